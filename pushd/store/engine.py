@@ -1,0 +1,93 @@
+"""The storage engine contract: versioned records, unique lookups, expiry and deadlines.
+
+Both engines (embedded SQLite and Redis) implement :class:`RecordEngine`; typed
+tables are built on top of it (``tables.py``). Every write is atomic, and an
+update only succeeds against the version it read (compare-and-set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class StoreError(Exception):
+    """The store could not be reached or answered wrongly: an operational failure."""
+
+
+class Conflict(Exception):
+    """Base of the expected refusals: the caller decides what they mean."""
+
+
+class AlreadyExists(Conflict):
+    pass
+
+
+class VersionConflict(Conflict):
+    """Someone else changed the record since it was read."""
+
+
+class LookupTaken(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is taken")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    data: bytes
+    version: int
+
+
+class RecordEngine(Protocol):
+    """``expires_at`` (epoch seconds) makes a record vanish; ``due_at`` lists it in ``due()``.
+
+    ``lookups`` are unique ``(name, value)`` pairs owned by the record (a username, an
+    email, a mechanism uid): writing one that another record owns raises LookupTaken.
+    """
+
+    async def get(self, table: str, key: str) -> Stored | None: ...
+
+    async def insert(
+        self,
+        table: str,
+        key: str,
+        data: bytes,
+        *,
+        expires_at: float | None = None,
+        due_at: float | None = None,
+        lookups: Collection[tuple[str, str]] = (),
+    ) -> int: ...
+
+    async def update(
+        self,
+        table: str,
+        key: str,
+        data: bytes,
+        *,
+        version: int,
+        expires_at: float | None = None,
+        due_at: float | None = None,
+        lookups: Collection[tuple[str, str]] | None = None,
+    ) -> int:
+        """Replace the record if it is still at ``version``; ``lookups=None`` keeps them."""
+        ...
+
+    async def delete(self, table: str, key: str, *, version: int | None = None) -> bool: ...
+
+    async def find(self, lookup: str, value: str) -> tuple[str, str] | None:
+        """The (table, key) that owns a unique lookup value."""
+        ...
+
+    async def due(self, table: str, now: float, limit: int) -> Sequence[str]: ...
+
+    async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]: ...
+
+    async def purge_expired(self) -> int:
+        """Drop expired records now (engines with native expiry return 0)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...

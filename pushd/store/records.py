@@ -1,0 +1,147 @@
+"""What pushd stores. Secrets are only ever kept sealed (``sealed_*`` fields)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mfa_core.oath import OathKind
+from mfa_core.profile import MfaProfile
+from mfa_core.push import NumberMatch, PushType
+from mfa_core.push_replies import Transport
+from mfa_core.push_state import PushTransaction
+from mfa_core.recovery import RecoveryCodeSet
+from mfa_core.webauthn import WebAuthnCredential
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushDevice:
+    device_id: str
+    mechanism_uid: str
+    sealed_secret: bytes
+    push_token: str
+    transport: Transport
+    device_name: str
+    device_type: str
+    registered_at: float
+    token_stale: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OathDevice:
+    device_id: str
+    kind: OathKind
+    sealed_secret: bytes
+    digits: int
+    algorithm: str
+    period: int
+    next_counter: int = 0
+    last_step: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebAuthnDevice:
+    device_id: str
+    credential: WebAuthnCredential
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    username: str
+    created_at: float
+    email: str | None = None
+    email_verified: bool = False
+    phone: str | None = None
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRecord:
+    user_id: str
+    account: Account
+    profile: MfaProfile = field(default_factory=MfaProfile)
+    push: tuple[PushDevice, ...] = ()
+    oath: tuple[OathDevice, ...] = ()
+    webauthn: tuple[WebAuthnDevice, ...] = ()
+    recovery: tuple[RecoveryCodeSet, ...] = ()
+
+    def push_device(self) -> PushDevice | None:
+        return self.push[0] if self.push else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushGuard:
+    """Per-user push-fatigue state: the pending challenge, the rate window, fraud signals."""
+
+    active_challenge_id: str | None = None
+    active_until: float = 0.0
+    recent: tuple[float, ...] = ()
+    denials_in_a_row: int = 0
+    last_denial_at: float | None = None
+    fraud_signals: int = 0
+    suspended_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChallengeRecord:
+    """A login challenge, or the test notification that ends a registration.
+
+    It carries the device's sealed secret so a reply is checked with one read.
+    """
+
+    challenge_id: str
+    message_id: str
+    user_id: str
+    username: str
+    device_id: str
+    mechanism_uid: str
+    sealed_secret: bytes
+    challenge: bytes
+    push_type: PushType
+    message: str
+    txn: PushTransaction
+    number: NumberMatch | None = None
+    context_json: str | None = None
+    notification_jwt: str = ""
+    registration_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingDevice:
+    """What the phone told us when it scanned the code."""
+
+    mechanism_uid: str
+    push_token: str
+    transport: Transport
+    device_name: str
+    device_type: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegistrationRecord:
+    registration_id: str
+    message_id: str
+    user_id: str
+    username: str
+    issuer: str
+    account_name: str
+    sealed_secret: bytes
+    challenge: bytes
+    txn: PushTransaction
+    device: PendingDevice | None = None
+    device_id: str | None = None
+    test_challenge_id: str | None = None
+    codes_issued: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyRecord:
+    key_id: str
+    name: str
+    scope: str
+    created_at: float
+    hint: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealedValue:
+    sealed: bytes

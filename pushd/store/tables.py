@@ -1,0 +1,168 @@
+"""Typed tables over a :class:`RecordEngine`, and the :class:`Store` pushd works with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pushd.store import codec
+from pushd.store.engine import RecordEngine, VersionConflict
+from pushd.store.records import (
+    ApiKeyRecord,
+    ChallengeRecord,
+    PushGuard,
+    RegistrationRecord,
+    SealedValue,
+    UserRecord,
+)
+
+R = TypeVar("R", bound=codec.Record)
+
+# Decided transactions stay readable this long, so a late long-poll still sees the outcome.
+DECIDED_RETENTION = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned(Generic[R]):
+    record: R
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mutated(Generic[R]):
+    """The record after ``Table.mutate``; ``changed`` is whether this call wrote it."""
+
+    current: Versioned[R]
+    changed: bool
+
+    @property
+    def record(self) -> R:
+        return self.current.record
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteOptions:
+    expires_at: float | None = None
+    due_at: float | None = None
+    lookups: Collection[tuple[str, str]] = ()
+
+
+class Table(Generic[R]):
+    """One kind of record; ``options`` derives expiry, deadline and lookups from a record."""
+
+    def __init__(
+        self,
+        engine: RecordEngine,
+        name: str,
+        cls: type[R],
+        options: Callable[[R], WriteOptions] | None = None,
+    ) -> None:
+        self._engine = engine
+        self.name = name
+        self._cls = cls
+        self._options = options or (lambda _record: WriteOptions())
+
+    async def get(self, key: str) -> Versioned[R] | None:
+        stored = await self._engine.get(self.name, key)
+        if stored is None:
+            return None
+        return Versioned(codec.decode(stored.data, self._cls), stored.version)
+
+    async def insert(self, key: str, record: R) -> Versioned[R]:
+        opts = self._options(record)
+        version = await self._engine.insert(
+            self.name,
+            key,
+            codec.encode(record),
+            expires_at=opts.expires_at,
+            due_at=opts.due_at,
+            lookups=opts.lookups,
+        )
+        return Versioned(record, version)
+
+    async def update(self, key: str, current: Versioned[R], record: R) -> Versioned[R]:
+        """Write ``record`` if the stored one is still ``current``; else VersionConflict."""
+        opts = self._options(record)
+        version = await self._engine.update(
+            self.name,
+            key,
+            codec.encode(record),
+            version=current.version,
+            expires_at=opts.expires_at,
+            due_at=opts.due_at,
+            lookups=opts.lookups,
+        )
+        return Versioned(record, version)
+
+    async def mutate(
+        self, key: str, change: Callable[[R], R], *, attempts: int = 50
+    ) -> Mutated[R] | None:
+        """Read, change, compare-and-set; retried on conflict. ``None`` if the record is gone.
+
+        ``change`` may raise to abort; returning the same record writes nothing.
+        """
+        for _ in range(attempts):
+            current = await self.get(key)
+            if current is None:
+                return None
+            record = change(current.record)
+            if record is current.record:
+                return Mutated(current, changed=False)
+            try:
+                return Mutated(await self.update(key, current, record), changed=True)
+            except VersionConflict:
+                continue
+        raise VersionConflict(f"{self.name}/{key} kept changing")
+
+    async def delete(self, key: str, *, version: int | None = None) -> bool:
+        return await self._engine.delete(self.name, key, version=version)
+
+    async def due(self, now: float, limit: int = 100) -> list[str]:
+        return list(await self._engine.due(self.name, now, limit))
+
+    async def scan(self) -> list[Versioned[R]]:
+        rows = await self._engine.scan(self.name)
+        return [Versioned(codec.decode(s.data, self._cls), s.version) for _, s in rows]
+
+
+def _user_options(user: UserRecord) -> WriteOptions:
+    lookups = [("username", user.account.username.casefold())]
+    if user.account.email:
+        lookups.append(("email", user.account.email.casefold()))
+    lookups += [("mechanism_uid", device.mechanism_uid) for device in user.push]
+    return WriteOptions(lookups=lookups)
+
+
+def _challenge_options(record: ChallengeRecord) -> WriteOptions:
+    return WriteOptions(
+        expires_at=record.txn.expires_at + DECIDED_RETENTION, due_at=record.txn.deadline()
+    )
+
+
+def _registration_options(record: RegistrationRecord) -> WriteOptions:
+    return WriteOptions(
+        expires_at=record.txn.expires_at + DECIDED_RETENTION, due_at=record.txn.deadline()
+    )
+
+
+class Store:
+    """Everything pushd keeps, over one engine."""
+
+    def __init__(self, engine: RecordEngine) -> None:
+        self.engine = engine
+        self.users = Table(engine, "user", UserRecord, _user_options)
+        self.challenges = Table(engine, "challenge", ChallengeRecord, _challenge_options)
+        self.registrations = Table(
+            engine, "registration", RegistrationRecord, _registration_options
+        )
+        self.push_guards = Table(engine, "push_guard", PushGuard)
+        self.api_keys = Table(engine, "api_key", ApiKeyRecord)
+        self.meta = Table(engine, "meta", SealedValue)
+
+    async def user_id_by(self, lookup: str, value: str) -> str | None:
+        found = await self.engine.find(lookup, value)
+        return found[1] if found is not None and found[0] == self.users.name else None
+
+    async def close(self) -> None:
+        await self.engine.close()
