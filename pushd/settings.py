@@ -1,0 +1,170 @@
+"""pushd's settings: the only module that reads the environment.
+
+Precedence, lowest first: defaults, the TOML file (``PUSHD_CONFIG`` or ``--config``),
+``PUSHD_*`` environment variables, command-line flags. Read once at start-up and
+passed down; secrets are redacted from ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PUSHD_"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def _setting(default: Any, help_text: str, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"help": help_text, "secret": secret})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    # --- serving ---
+    host: str = _setting("127.0.0.1", "address to listen on")
+    port: int = _setting(8080, "TCP port to listen on")
+    public_url: str = _setting(
+        "", "base URL phones and browsers use to reach pushd (default http://HOST:PORT)"
+    )
+    data_dir: Path = _setting(Path("var"), "directory of the embedded store and the key file")
+    master_key: str = _setting(
+        "", "64 hex characters; default: a key file created in DATA_DIR", secret=True
+    )
+    log_level: str = _setting("info", "debug, info, warning or error")
+    access_log: bool = _setting(True, "one JSON line per request")
+    max_wait: float = _setting(60.0, "longest long-poll a client may ask for, in seconds")
+    api_key_cache_seconds: float = _setting(
+        10.0, "how long a checked API key is trusted before it is looked up again"
+    )
+
+    # --- push protocol ---
+    issuer: str = _setting("Backstage", "issuer shown in the authenticator app")
+    challenge_ttl: float = _setting(120.0, "seconds a login challenge stays answerable")
+    registration_ttl: float = _setting(300.0, "seconds a registration QR code stays valid")
+    lb_cookie: str = _setting("amlbcookie=01", "load-balancer cookie name=value put in QR codes")
+    push_background_colour: str = _setting("", "QR code 'b' background colour, six hex digits")
+    push_image_url: str = _setting("", "logo URL shown by the app for this issuer")
+
+    # --- push fatigue defences ---
+    require_number_matching: bool = _setting(False, "make every challenge number matching")
+    push_rate_limit: int = _setting(5, "challenges a user may be sent per window (0: no limit)")
+    push_rate_window: float = _setting(300.0, "the rate-limit window, in seconds")
+    push_denial_backoff: float = _setting(
+        30.0, "wait after a denial before the next challenge; doubles with each denial in a row"
+    )
+    push_suspend_after: int = _setting(
+        5, "suspend push for a user after this many fraud signals (0: never)"
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise SettingsError("PUSHD_PORT must be 1..65535")
+        for name in ("challenge_ttl", "registration_ttl", "max_wait", "push_rate_window"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be positive")
+        if self.master_key and (len(self.master_key) != 64 or not _is_hex(self.master_key)):
+            raise SettingsError("PUSHD_MASTER_KEY must be 64 hex characters")
+        if "=" not in self.lb_cookie:
+            raise SettingsError("PUSHD_LB_COOKIE must be name=value")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            redacted = f.metadata["secret"] and value
+            shown.append(f"{f.name}={'<redacted>' if redacted else repr(value)}")
+        return f"Settings({', '.join(shown)})"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    config_file: Path | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    path = config_file or (
+        Path(env[f"{ENV_PREFIX}CONFIG"]) if env.get(f"{ENV_PREFIX}CONFIG") else None
+    )
+    if path is not None:
+        values.update(_from_toml(path))
+    for f in fields(Settings):
+        raw = env.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _convert(f, raw)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except TypeError as e:
+        raise SettingsError(str(e)) from e
+
+
+def describe_settings() -> str:
+    """One line per setting, for ``pushd serve --help``."""
+    lines = []
+    for f in fields(Settings):
+        default = f.default if f.default not in ("", None) else "(unset)"
+        lines.append(f"  {ENV_PREFIX}{f.name.upper():<28} {f.metadata['help']} [{default}]")
+    return "\n".join(lines)
+
+
+def _from_toml(path: Path) -> dict[str, object]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise SettingsError(f"cannot read config file {path}: {e}") from e
+    known = {f.name: f for f in fields(Settings)}
+    values: dict[str, object] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise SettingsError(f"unknown setting {key!r} in {path}")
+        values[key] = _convert(known[key], value) if isinstance(value, str) else value
+    if "data_dir" in values:
+        values["data_dir"] = Path(str(values["data_dir"]))
+    return values
+
+
+def _convert(f: dataclasses.Field[Any], raw: str) -> object:
+    kind: type = type(typing.cast(object, f.default))
+    name = ENV_PREFIX + f.name.upper()
+    try:
+        if kind is bool:
+            return _boolean(raw)
+        if kind in (int, float):
+            return kind(raw)
+        if issubclass(kind, Path):
+            return Path(raw)
+    except ValueError as e:
+        raise SettingsError(f"{name}: cannot read {raw!r} as {kind.__name__}") from e
+    return raw
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True
