@@ -1,0 +1,1 @@
+"""Push delivery: the transport contract and the dispatcher that drives transports."""
