@@ -34,14 +34,16 @@ def is_forbidden(module: str, forbidden: set[str]) -> bool:
     return any(module == name or module.startswith(name + ".") for name in forbidden)
 
 
-def violations(package: str, forbidden: set[str], root: Path = ROOT) -> list[str]:
+def violations(
+    package: str, forbidden: set[str], root: Path = ROOT, *, pure: bool = True
+) -> list[str]:
     found = []
     for path in python_files(package, root):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         found += [
             f"{path.name}: import {m}" for m in imported_modules(tree) if is_forbidden(m, forbidden)
         ]
-        for node in ast.walk(tree):
+        for node in ast.walk(tree) if pure else ():
             if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
                 found.append(f"{path.name}:{node.lineno}: reads the environment")
             if isinstance(node, ast.Name) and node.id in {"open", "print", "input"}:
@@ -58,7 +60,7 @@ def test_mfa_core_is_pure() -> None:
     ("package", "other"), [("pushd", "authenticator_sim"), ("authenticator_sim", "pushd")]
 )
 def test_pushd_and_authsim_never_import_each_other(package: str, other: str) -> None:
-    assert violations(package, {other}) == []
+    assert violations(package, {other}, pure=False) == []
 
 
 def test_the_checker_catches_what_it_forbids(tmp_path: Path) -> None:

@@ -1,0 +1,100 @@
+"""The aiohttp application: resources opened and closed in ``cleanup_ctx``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from aiohttp import web
+
+from mfa_core.entropy import RandomBytes
+from mfa_core.push_replies import Transport
+from pushd.appkeys import SERVICES
+from pushd.delivery.base import PushTransport
+from pushd.delivery.dispatcher import Dispatcher
+from pushd.keys import Vault, load_master_key, new_hash_key
+from pushd.metrics import Metrics
+from pushd.middleware import bearer_auth, count_requests, errors
+from pushd.routes import add_routes
+from pushd.services.bundle import Services
+from pushd.services.context import Context
+from pushd.settings import Settings
+from pushd.store.engine import AlreadyExists
+from pushd.store.records import SealedValue
+from pushd.store.sqlite import SQLiteEngine
+from pushd.store.tables import Store
+from pushd.waiters import DecisionBus, LocalBus, WaiterHub
+
+MAX_REQUEST_BYTES = 1024 * 1024
+STORE_FILE = "pushd.db"
+
+
+def make_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    transports: Mapping[Transport, PushTransport] | None = None,
+    clock: Callable[[], float] = time.time,
+    rng: RandomBytes = secrets.token_bytes,
+    bus: DecisionBus | None = None,
+    metrics: Metrics | None = None,
+) -> web.Application:
+    """Build pushd. ``store`` defaults to the embedded SQLite store in ``settings.data_dir``."""
+    app = web.Application(
+        middlewares=[count_requests, errors, bearer_auth], client_max_size=MAX_REQUEST_BYTES
+    )
+    add_routes(app)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        opened = store or Store(
+            await SQLiteEngine.open(settings.data_dir / STORE_FILE, clock=clock)
+        )
+        vault = Vault([load_master_key(settings.master_key, settings.data_dir)])
+        app_metrics = metrics or Metrics()
+        hub = WaiterHub()
+        hub.observe(app_metrics.waiters.set)
+        decision_bus = bus or LocalBus()
+        await decision_bus.start(hub)
+        ctx = Context(
+            settings=settings,
+            store=opened,
+            vault=vault,
+            hash_key=await hash_key(opened, vault),
+            clock=clock,
+            rng=rng,
+            hub=hub,
+            bus=decision_bus,
+            dispatcher=Dispatcher(transports or {}, app_metrics),
+            metrics=app_metrics,
+        )
+        services = Services.build(ctx)
+        app[SERVICES] = services
+        sweeper = asyncio.create_task(services.sweeper.run(), name="pushd-expiry")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await services.registrations.close()
+            await ctx.dispatcher.close()
+            await decision_bus.close()
+            await opened.close()
+
+    app.cleanup_ctx.append(resources)
+    return app
+
+
+async def hash_key(store: Store, vault: Vault) -> bytes:
+    """The code-hashing key: created once, kept sealed in the store."""
+    existing = await store.meta.get("hash_key")
+    if existing is None:
+        with contextlib.suppress(AlreadyExists):  # another instance created it first
+            await store.meta.insert("hash_key", SealedValue(sealed=vault.seal(new_hash_key())))
+        existing = await store.meta.get("hash_key")
+    if existing is None:
+        raise RuntimeError("the hash key could not be stored")
+    return vault.open(existing.record.sealed)

@@ -1,0 +1,1 @@
+"""The orchestration between HTTP handlers, mfa_core and the store."""

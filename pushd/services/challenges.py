@@ -1,0 +1,402 @@
+"""Login challenges: create, deliver, decide, expire, cancel, and the long-poll on them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from mfa_core.errors import IllegalTransition
+from mfa_core.message_id import MessageKind, new_message_id, parse_message_id
+from mfa_core.push import (
+    LoginContext,
+    Notification,
+    PushType,
+    new_challenge,
+    new_number_match,
+    notification_claims,
+    sign_jwt,
+)
+from mfa_core.push_state import Flow, PushEvent, PushState, PushTransaction, new_transaction
+from pushd.delivery.base import PushMessage, SendOutcome, SendResult
+from pushd.errors import ApiError, conflict, not_found, rate_limited
+from pushd.services.context import Context
+from pushd.services.fatigue import Limits, PushRefused, Refusal, Settlement, admit, settle
+from pushd.services.users import require_user
+from pushd.store.engine import AlreadyExists, VersionConflict
+from pushd.store.records import (
+    ChallengeRecord,
+    PushDevice,
+    PushGuard,
+    UserRecord,
+)
+from pushd.store.tables import Mutated, Versioned
+from pushd.waiters import Change
+
+log = logging.getLogger("pushd.challenges")
+
+FINAL_API_STATES = frozenset(
+    {"approved", "denied", "expired", "cancelled", "delivery_failed", "confirmed"}
+)
+
+
+def api_state(state: PushState) -> str:
+    """What the API shows: a delivered challenge is still pending for the login page."""
+    return "pending" if state is PushState.DELIVERED else str(state)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChallengeRequest:
+    push_type: PushType = PushType.DEFAULT
+    message: str | None = None
+    context: LoginContext | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChallengeView:
+    challenge_id: str
+    state: str
+    reason: str | None
+    number: int | None
+    expires_at: float
+
+
+class TestNotificationHook(Protocol):
+    async def test_finished(self, challenge: ChallengeRecord) -> None: ...
+
+
+class ChallengeService:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._limits = Limits.from_settings(ctx.settings)
+        self.registration_hook: TestNotificationHook | None = None
+        ctx.dispatcher.set_result_handler(self.on_send_result)
+
+    # --- the login page's side ------------------------------------------------------
+
+    async def create(self, username: str, request: ChallengeRequest) -> ChallengeView:
+        ctx, settings = self._ctx, self._ctx.settings
+        user = (await require_user(ctx, username)).record
+        device = user.push_device()
+        if device is None:
+            raise conflict("no_push_device", "this user has no push device")
+        if device.token_stale:
+            raise conflict(
+                "push_device_unreachable",
+                "the push service no longer reaches this device: re-register it or use another"
+                " method",
+            )
+        push_type = PushType.CHALLENGE if settings.require_number_matching else request.push_type
+        now = ctx.clock()
+        message_id = new_message_id(MessageKind.AUTHENTICATE, ctx.rng, now)
+        challenge_id = parse_message_id(message_id).uuid
+        await self._reserve(user.user_id, challenge_id, now + settings.challenge_ttl, now)
+        record = self.build(
+            challenge_id=challenge_id,
+            message_id=message_id,
+            user_id=user.user_id,
+            username=user.account.username,
+            device=device,
+            push_type=push_type,
+            message=request.message
+            or f"Login attempt from {user.account.username} at {settings.issuer}",
+            context=request.context,
+            now=now,
+            ttl=settings.challenge_ttl,
+        )
+        await ctx.store.challenges.insert(challenge_id, record)
+        self.send(record, device)
+        ctx.metrics.challenges_created.labels(str(push_type)).inc()
+        return self.view(record)
+
+    async def wait(self, challenge_id: str, wait: float) -> ChallengeView:
+        """Answer at once if decided, else the moment it is decided or expires, or at ``wait``."""
+        ctx = self._ctx
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + wait
+        with ctx.hub.watch(challenge_id) as waiter:
+            current = await ctx.store.challenges.get(challenge_id)
+            if current is None or current.record.registration_id is not None:
+                raise not_found("challenge")
+            # Keep only the small view while waiting: thousands of waiters hold one each.
+            view = self.view(current.record)
+            del current
+            while view.state not in FINAL_API_STATES:
+                until_expiry = view.expires_at - ctx.clock()
+                if until_expiry <= 0:
+                    expired = await self.expire(challenge_id)
+                    return self.view(expired) if expired is not None else view
+                change = await waiter.next(min(give_up - loop.time(), until_expiry))
+                if change is not None and change.state in FINAL_API_STATES:
+                    return replace(view, state=change.state, reason=change.reason, number=None)
+                if change is None and loop.time() >= give_up:
+                    break
+            return view
+
+    async def cancel(self, challenge_id: str) -> ChallengeView:
+        """The login page gave up on push (the user chose another method)."""
+        mutated = await self._cancel(challenge_id, internal=False)
+        if mutated is None:
+            raise not_found("challenge")
+        if mutated.record.txn.state is not PushState.CANCELLED or not mutated.changed:
+            state = api_state(mutated.record.txn.state)
+            raise conflict("already_final", f"the challenge is already {state}", state=state)
+        return self.view(mutated.record)
+
+    # --- decisions --------------------------------------------------------------------
+
+    async def decide(
+        self, current: Versioned[ChallengeRecord], event: PushEvent
+    ) -> ChallengeRecord:
+        """Apply the phone's answer to the challenge as read, exactly once.
+
+        Raises IllegalTransition (too late) or VersionConflict (it changed since the read).
+        """
+        now = self._ctx.clock()
+        record = replace(current.record, txn=current.record.txn.apply(event, now))
+        await self._ctx.store.challenges.update(record.challenge_id, current, record)
+        await self.finished(record)
+        return record
+
+    async def abandon(self, challenge_id: str) -> None:
+        """Cancel a registration's test notification (the registration was cancelled)."""
+        await self._cancel(challenge_id, internal=True)
+
+    async def _cancel(
+        self, challenge_id: str, *, internal: bool
+    ) -> Mutated[ChallengeRecord] | None:
+        now = self._ctx.clock()
+
+        def cancelled(record: ChallengeRecord) -> ChallengeRecord:
+            if not internal and record.registration_id is not None:
+                raise not_found("challenge")
+            txn = cancelled_txn(record.txn, now)
+            return record if txn is record.txn else replace(record, txn=txn)
+
+        mutated = await self._ctx.store.challenges.mutate(challenge_id, cancelled)
+        if mutated is not None and mutated.changed:
+            await self.finished(mutated.record)
+        return mutated
+
+    async def expire(self, challenge_id: str) -> ChallengeRecord | None:
+        now = self._ctx.clock()
+
+        def timed_out(record: ChallengeRecord) -> ChallengeRecord:
+            txn = record.txn.on_timeout(now)
+            return record if txn is record.txn else replace(record, txn=txn)
+
+        mutated = await self._ctx.store.challenges.mutate(challenge_id, timed_out)
+        if mutated is None:
+            return None
+        if mutated.changed:
+            await self.finished(mutated.record)
+        return mutated.record
+
+    async def finished(self, record: ChallengeRecord) -> None:
+        """A challenge reached a final state: wake its waiters, count it, settle the guard."""
+        ctx, txn = self._ctx, record.txn
+        state = api_state(txn.state)
+        await ctx.bus.publish(Change(record.challenge_id, state, txn.reason))
+        if record.registration_id is not None:
+            if self.registration_hook is not None:
+                await self.registration_hook.test_finished(record)
+            return
+        outcome = txn.reason if txn.reason == "wrong_number" else state
+        ctx.metrics.challenges.labels(str(record.push_type), outcome).inc()
+        if txn.state in (PushState.APPROVED, PushState.DENIED) and txn.decided_at is not None:
+            ctx.metrics.decision_seconds.labels(str(record.push_type)).observe(
+                txn.decided_at - txn.created_at
+            )
+        settlement = {
+            "approved": Settlement.APPROVED,
+            "wrong_number": Settlement.WRONG_NUMBER,
+            "denied": Settlement.DENIED,
+        }.get(outcome, Settlement.OTHER)
+        if settlement in (Settlement.DENIED, Settlement.WRONG_NUMBER):
+            ctx.metrics.fraud_signals.labels(str(settlement)).inc()
+            log.warning("fraud signal", extra={"user_id": record.user_id, "kind": settlement})
+        await ctx.store.push_guards.mutate(
+            record.user_id,
+            lambda guard: settle(
+                guard,
+                challenge_id=record.challenge_id,
+                settlement=settlement,
+                now=ctx.clock(),
+                limits=self._limits,
+            ),
+        )
+
+    # --- building and sending ---------------------------------------------------------
+
+    def build(
+        self,
+        *,
+        challenge_id: str,
+        message_id: str,
+        user_id: str,
+        username: str,
+        device: PushDevice,
+        push_type: PushType,
+        message: str,
+        context: LoginContext | None,
+        now: float,
+        ttl: float,
+        registration_id: str | None = None,
+    ) -> ChallengeRecord:
+        ctx = self._ctx
+        challenge = new_challenge(ctx.rng)
+        number = new_number_match(ctx.rng) if push_type is PushType.CHALLENGE else None
+        notification = Notification(
+            mechanism_uid=device.mechanism_uid,
+            challenge=challenge,
+            load_balancer_cookie=ctx.settings.lb_cookie,
+            ttl_seconds=max(1, int(ttl)),
+            created_at_ms=int(now * 1000),
+            message=message,
+            push_type=push_type,
+            numbers=number.choices if number else None,
+            context_json=context.as_json() if context else None,
+            username=username,
+        )
+        jwt = sign_jwt(notification_claims(notification), ctx.vault.open(device.sealed_secret))
+        return ChallengeRecord(
+            challenge_id=challenge_id,
+            message_id=message_id,
+            user_id=user_id,
+            username=username,
+            device_id=device.device_id,
+            mechanism_uid=device.mechanism_uid,
+            sealed_secret=device.sealed_secret,
+            challenge=challenge,
+            push_type=push_type,
+            message=message,
+            txn=new_transaction(Flow.CHALLENGE, now=now, ttl_seconds=ttl),
+            number=number,
+            context_json=notification.context_json,
+            notification_jwt=jwt,
+            registration_id=registration_id,
+        )
+
+    def send(self, record: ChallengeRecord, device: PushDevice) -> None:
+        self._ctx.dispatcher.submit(
+            PushMessage(
+                key=record.challenge_id,
+                message_id=record.message_id,
+                jwt=record.notification_jwt,
+                push_token=device.push_token,
+                platform=device.transport,
+                push_type=record.push_type,
+                alert=record.message,
+                expires_at=record.txn.expires_at,
+            )
+        )
+
+    async def on_send_result(self, message: PushMessage, result: SendResult) -> None:
+        now = self._ctx.clock()
+        if result.outcome is SendOutcome.DELIVERED:
+            event, reason = PushEvent.DELIVERED, None
+        else:
+            event, reason = PushEvent.DELIVERY_FAILED, result.reason or str(result.outcome)
+            if result.outcome in (SendOutcome.UNREGISTERED, SendOutcome.BAD_TOKEN):
+                await self._mark_stale(message)
+
+        def moved(record: ChallengeRecord) -> ChallengeRecord:
+            try:
+                return replace(record, txn=record.txn.apply(event, now, reason=reason))
+            except IllegalTransition:
+                return record  # already answered, expired or cancelled: nothing to record
+
+        mutated = await self._ctx.store.challenges.mutate(message.key, moved)
+        if mutated is not None and mutated.changed and mutated.record.txn.is_final:
+            await self.finished(mutated.record)
+
+    async def _mark_stale(self, message: PushMessage) -> None:
+        ctx = self._ctx
+        record = await ctx.store.challenges.get(message.key)
+        if record is None or record.record.registration_id is not None:
+            return  # a registration's device is not stored yet: its registration fails instead
+
+        def stale(user: UserRecord) -> UserRecord:
+            devices = tuple(
+                replace(d, token_stale=True) if d.push_token == message.push_token else d
+                for d in user.push
+            )
+            return user if devices == user.push else replace(user, push=devices)
+
+        mutated = await ctx.store.users.mutate(record.record.user_id, stale)
+        if mutated is not None and mutated.changed:
+            ctx.metrics.stale_tokens.labels(str(message.platform)).inc()
+
+    # --- the guard ----------------------------------------------------------------------
+
+    async def _reserve(
+        self, user_id: str, challenge_id: str, expires_at: float, now: float
+    ) -> None:
+        guards = self._ctx.store.push_guards
+        for _ in range(20):
+            current = await guards.get(user_id)
+            guard = await self._forget_finished(current.record if current else PushGuard(), now)
+            try:
+                updated = admit(
+                    guard,
+                    challenge_id=challenge_id,
+                    expires_at=expires_at,
+                    now=now,
+                    limits=self._limits,
+                )
+            except PushRefused as refused:
+                self._ctx.metrics.challenges_refused.labels(str(refused.refusal)).inc()
+                raise _refusal_error(refused) from None
+            try:
+                if current is None:
+                    await guards.insert(user_id, updated)
+                else:
+                    await guards.update(user_id, current, updated)
+            except (VersionConflict, AlreadyExists):
+                continue
+            return
+        raise ApiError(503, "unavailable", "too much contention; try again")
+
+    async def _forget_finished(self, guard: PushGuard, now: float) -> PushGuard:
+        """A pending pointer whose challenge already ended (its settle write may lag) is cleared."""
+        active_id = guard.active_challenge_id
+        if active_id is None or guard.active_until <= now:
+            return guard
+        active = await self._ctx.store.challenges.get(active_id)
+        if active is None or active.record.txn.is_final:
+            return replace(guard, active_challenge_id=None, active_until=0.0)
+        return guard
+
+    def view(self, record: ChallengeRecord) -> ChallengeView:
+        state = api_state(record.txn.state)
+        return ChallengeView(
+            challenge_id=record.challenge_id,
+            state=state,
+            reason=record.txn.reason,
+            number=record.number.answer if record.number and state == "pending" else None,
+            expires_at=record.txn.expires_at,
+        )
+
+
+def cancelled_txn(txn: PushTransaction, now: float) -> PushTransaction:
+    """Cancel a live transaction; one past its deadline expires instead; a final one stays."""
+    timed = txn.on_timeout(now)
+    return timed if timed.is_final else timed.apply(PushEvent.CANCEL, now)
+
+
+def _refusal_error(refused: PushRefused) -> ApiError:
+    if refused.refusal is Refusal.SUSPENDED:
+        return ApiError(
+            403,
+            "push_suspended",
+            "push is suspended for this user after repeated denials; an operator must lift it",
+        )
+    if refused.refusal is Refusal.PENDING:
+        return conflict(
+            "challenge_pending",
+            "a challenge is already waiting for this user's answer; no new one was sent",
+            challenge_id=refused.active,
+            retry_after=max(1, int(refused.retry_after + 0.999)),
+        )
+    return rate_limited(refused.retry_after, "too many push requests for this user")

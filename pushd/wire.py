@@ -1,0 +1,139 @@
+"""JSON in and out of the API: validation at the boundary, typed values past it."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from mfa_core.push import LoginContext, PushType
+from pushd.errors import ApiError, invalid_request
+from pushd.services.challenges import ChallengeRequest, ChallengeView
+from pushd.services.registrations import RegistrationView
+
+MAX_JSON_BYTES = 64 * 1024
+MAX_MESSAGE_CHARS = 256
+
+
+def timestamp(epoch: float) -> str:
+    """RFC 3339, UTC, milliseconds."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def read_json(request: web.Request, *, required: bool = True) -> dict[str, object]:
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise ApiError(413, "payload_too_large", "the request body is too large")
+    raw = await request.content.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, "payload_too_large", "the request body is too large")
+    if not raw.strip():
+        if required:
+            raise invalid_request("a JSON body is required")
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise invalid_request("the body is not valid JSON") from e
+    if not isinstance(value, dict):
+        raise invalid_request("the body must be a JSON object")
+    return value
+
+
+def only_keys(body: Mapping[str, object], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise invalid_request(f"unknown field(s): {', '.join(unknown)}")
+
+
+def optional_string(body: Mapping[str, object], key: str, *, max_chars: int) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
+        raise invalid_request(f"{key} must be a non-empty string of at most {max_chars} characters")
+    return value
+
+
+def wait_seconds(request: web.Request, max_wait: float) -> float:
+    raw = request.query.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise invalid_request("wait must be a number of seconds") from None
+    if not 0 <= wait <= max_wait:
+        raise invalid_request(f"wait must be between 0 and {max_wait:g} seconds")
+    return wait
+
+
+def challenge_request(body: Mapping[str, object]) -> ChallengeRequest:
+    only_keys(body, {"type", "message", "context"})
+    raw_type = body.get("type", "default")
+    if raw_type not in {t.value for t in PushType}:
+        raise invalid_request("type must be default, challenge or biometric")
+    return ChallengeRequest(
+        push_type=PushType(str(raw_type)),
+        message=optional_string(body, "message", max_chars=MAX_MESSAGE_CHARS),
+        context=_login_context(body.get("context")),
+    )
+
+
+def _login_context(value: object) -> LoginContext | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise invalid_request("context must be an object")
+    only_keys(value, {"remote_ip", "user_agent", "location"})
+    remote_ip = optional_string(value, "remote_ip", max_chars=64)
+    if remote_ip is not None:
+        try:
+            ipaddress.ip_address(remote_ip)
+        except ValueError:
+            raise invalid_request("context.remote_ip must be an IP address") from None
+    location = value.get("location")
+    if location is not None and not (
+        isinstance(location, dict)
+        and len(location) <= 8
+        and all(
+            isinstance(k, str)
+            and len(k) <= 32
+            and (
+                (isinstance(v, str) and len(v) <= 128)
+                or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            )
+            for k, v in location.items()
+        )
+    ):
+        raise invalid_request("context.location must map up to 8 names to short strings or numbers")
+    return LoginContext(
+        remote_ip=remote_ip,
+        user_agent=optional_string(value, "user_agent", max_chars=512),
+        location=location,
+    )
+
+
+def challenge_json(view: ChallengeView) -> dict[str, object]:
+    out: dict[str, object] = {"id": view.challenge_id, "state": view.state}
+    if view.reason is not None and view.state != "approved":
+        out["reason"] = view.reason
+    if view.number is not None:
+        out["number"] = view.number
+    out["expires_at"] = timestamp(view.expires_at)
+    return out
+
+
+def registration_json(view: RegistrationView) -> dict[str, object]:
+    out: dict[str, object] = {"id": view.registration_id, "state": view.state}
+    if view.reason is not None:
+        out["reason"] = view.reason
+    for key in ("uri", "qr_svg", "device_name"):
+        value = getattr(view, key)
+        if value is not None:
+            out[key] = value
+    if view.recovery_codes is not None:
+        out["recovery_codes"] = list(view.recovery_codes)
+    out["expires_at"] = timestamp(view.expires_at)
+    return out

@@ -1,0 +1,143 @@
+"""A real pushd on 127.0.0.1 (aiohttp's test server), with an in-process push stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from mfa_core.push_replies import Transport
+from pushd.app import make_app
+from pushd.appkeys import SERVICES
+from pushd.delivery.base import PushMessage, SendOutcome, SendResult
+from pushd.services.api_keys import Scope, create_key
+from pushd.services.bundle import Services
+from pushd.settings import Settings
+from tests.support.phone import Enrolled, SimPhone
+
+MASTER_KEY = "5a" * 32
+
+
+class FakeTransport:
+    """Stands in for APNs/FCM inside the process: records what pushd sends."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.sent: asyncio.Queue[PushMessage] = asyncio.Queue()
+        self.script: list[SendResult] = []
+
+    async def send(self, message: PushMessage) -> SendResult:
+        await self.sent.put(message)
+        return self.script.pop(0) if self.script else SendResult(outcome=SendOutcome.DELIVERED)
+
+    async def close(self) -> None:
+        return None
+
+    async def next(self, within: float = 5.0) -> PushMessage:
+        async with asyncio.timeout(within):
+            return await self.sent.get()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pushd_settings(data_dir: Path, **changes: Any) -> Settings:
+    port = free_port()
+    base = Settings(
+        host="127.0.0.1",
+        port=port,
+        data_dir=data_dir,
+        master_key=MASTER_KEY,
+        public_url=f"http://127.0.0.1:{port}",
+        api_key_cache_seconds=0.0,
+        access_log=False,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@dataclass
+class Harness:
+    client: TestClient[web.Request, web.Application]
+    app: web.Application
+    transport: FakeTransport
+    api_key: str
+    session: aiohttp.ClientSession
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    async def call(
+        self, method: str, path: str, *, json: object = None, expect: int | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        response = await self.client.request(method, path, json=json, headers=self.auth)
+        body: dict[str, Any] = await response.json()
+        if expect is not None:
+            assert response.status == expect, body
+        return response.status, body
+
+    def phone(self, *, ios: bool = False) -> SimPhone:
+        return SimPhone(self.session, ios=ios)
+
+    async def enrol(
+        self, username: str, *, ios: bool = False
+    ) -> tuple[SimPhone, Enrolled, list[str]]:
+        """Register a push device end to end; returns the phone and the recovery codes."""
+        _, started = await self.call("POST", f"/v1/users/{username}/push/registrations", expect=201)
+        phone = self.phone(ios=ios)
+        status, enrolled = await phone.scan(started["uri"])
+        assert status == 200
+        test = await self.transport.next()
+        assert await phone.answer(enrolled, test) == 200
+        _, done = await self.call(
+            "GET", f"/v1/push/registrations/{started['id']}?wait=5", expect=200
+        )
+        assert done["state"] == "confirmed", done
+        return phone, enrolled, done["recovery_codes"]
+
+
+@pytest.fixture
+def make_harness(tmp_path: Path) -> Any:
+    """``async with make_harness(**settings) as h`` runs one pushd."""
+
+    @asynccontextmanager
+    async def start(
+        clock: Callable[[], float] = time.time, **changes: Any
+    ) -> AsyncIterator[Harness]:
+        settings = pushd_settings(tmp_path, **changes)
+        transport = FakeTransport()
+        app = make_app(
+            settings, transports={Transport.FCM: transport, Transport.APNS: transport}, clock=clock
+        )
+        server = TestServer(app, host="127.0.0.1", port=settings.port)
+        async with TestClient(server) as client, aiohttp.ClientSession() as session:
+            key = await create_key(app[SERVICES].ctx.store, "tests", Scope.API, now=time.time())
+            yield Harness(client, app, transport, key, session)
+
+    return start
+
+
+@pytest.fixture
+async def harness(make_harness: Any) -> AsyncIterator[Harness]:
+    async with make_harness() as h:
+        yield h

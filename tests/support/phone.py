@@ -1,0 +1,90 @@
+"""A simulated phone for tests: authsim's responder, sending over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from authenticator_sim.responder import (
+    HttpRequest,
+    Phone,
+    authentication_request,
+    read_notification,
+    refresh_request,
+    registration_request,
+)
+from mfa_core.push import PushRegistration, parse_registration_uri
+from pushd.delivery.base import PushMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    registration: PushRegistration
+    mechanism_uid: str
+
+    @property
+    def secret(self) -> bytes:
+        return self.registration.secret
+
+
+class SimPhone:
+    def __init__(self, session: aiohttp.ClientSession, *, ios: bool = False) -> None:
+        self.session = session
+        token = uuid.uuid4().hex.upper() * 2 if ios else f"fcm:{uuid.uuid4()}"
+        self.phone = Phone(ios=ios, name="iPhone 16" if ios else "Pixel 9", push_token=token)
+
+    async def send(self, request: HttpRequest) -> tuple[int, Any]:
+        async with self.session.post(
+            request.url, data=request.body, headers=request.headers
+        ) as response:
+            return response.status, json.loads(await response.read())
+
+    async def scan(self, uri: str) -> tuple[int, Enrolled]:
+        registration = parse_registration_uri(uri)
+        enrolled = Enrolled(registration, str(uuid.uuid4()))
+        status, _ = await self.send(
+            registration_request(
+                registration, phone=self.phone, mechanism_uid=enrolled.mechanism_uid
+            )
+        )
+        return status, enrolled
+
+    async def answer(
+        self,
+        enrolled: Enrolled,
+        message: PushMessage,
+        *,
+        approve: bool = True,
+        number: int | None = None,
+    ) -> int:
+        notification = read_notification(message.jwt, enrolled.secret)
+        status, _ = await self.send(
+            authentication_request(
+                authentication_url=enrolled.registration.authentication_url,
+                message_id=message.message_id,
+                notification=notification,
+                secret=enrolled.secret,
+                phone=self.phone,
+                approve=approve,
+                number=number,
+            )
+        )
+        return status
+
+    async def refresh(self, enrolled: Enrolled, *, new_token: str) -> int:
+        self.phone = Phone(ios=self.phone.ios, name=self.phone.name, push_token=new_token)
+        status, _ = await self.send(
+            refresh_request(
+                registration_url=enrolled.registration.registration_url,
+                mechanism_uid=enrolled.mechanism_uid,
+                username=enrolled.registration.account,
+                secret=enrolled.secret,
+                phone=self.phone,
+                load_balancer_cookie=enrolled.registration.load_balancer_cookie,
+            )
+        )
+        return status
