@@ -35,6 +35,8 @@ pytest: setup
 test: lint typecheck pytest
 
 bench: setup
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "bench: no wrk; using the aiohttp client"
 	$(BIN)/python -m bench
 
 clean:
