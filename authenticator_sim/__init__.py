@@ -1,1 +1,1 @@
-"""authenticator_sim."""
+"""authsim: a command-line stand-in for the ForgeRock Authenticator app."""
