@@ -1,5 +1,7 @@
 """The phone's endpoint: ``POST /push/device?_action=register|authenticate|refresh``.
 
+``_action=pending`` is pushd's poll fallback (see mfa_core.push_poll), not the app's.
+
 200 ``{}`` on success; on any failure 400 with the fixed body of the protocol,
 whatever went wrong (the reason goes to metrics and the log, never to the phone).
 """
@@ -25,7 +27,7 @@ async def device_endpoint(request: web.Request) -> web.Response:
     label = action if action in ACTIONS else "unknown"
     try:
         body = await _body(request)
-        await services.devices.handle(action, body)
+        answer = await services.devices.handle(action, body)
     except DeviceRejected as rejected:
         services.ctx.metrics.device_rejects.labels(label, rejected.reason).inc()
         log.info("device reply rejected", extra={"action": label, "reason": rejected.reason})
@@ -35,7 +37,7 @@ async def device_endpoint(request: web.Request) -> web.Response:
         log.exception("device reply failed: store unavailable", extra={"action": label})
         return web.json_response(BAD_REQUEST, status=400)
     services.ctx.metrics.device_replies.labels(label).inc()
-    return web.json_response({})
+    return web.json_response(answer)
 
 
 async def _body(request: web.Request) -> bytes:

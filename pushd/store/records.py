@@ -145,3 +145,10 @@ class ApiKeyRecord:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SealedValue:
     sealed: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Seen:
+    """A one-time value already used (a poll nonce); it expires with its window."""
+
+    at: float

@@ -14,6 +14,7 @@ from pushd.store.records import (
     PushGuard,
     RegistrationRecord,
     SealedValue,
+    Seen,
     UserRecord,
 )
 
@@ -141,9 +142,20 @@ def _challenge_options(record: ChallengeRecord) -> WriteOptions:
 
 
 def _registration_options(record: RegistrationRecord) -> WriteOptions:
+    # The phone that scanned is found by its mechanism uid before it becomes a device.
+    lookups = [("pending_mechanism", record.device.mechanism_uid)] if record.device else []
     return WriteOptions(
-        expires_at=record.txn.expires_at + DECIDED_RETENTION, due_at=record.txn.deadline()
+        expires_at=record.txn.expires_at + DECIDED_RETENTION,
+        due_at=record.txn.deadline(),
+        lookups=lookups,
     )
+
+
+POLL_NONCE_RETENTION = 300.0
+
+
+def _seen_options(record: Seen) -> WriteOptions:
+    return WriteOptions(expires_at=record.at + POLL_NONCE_RETENTION)
 
 
 class Store:
@@ -159,6 +171,7 @@ class Store:
         self.push_guards = Table(engine, "push_guard", PushGuard)
         self.api_keys = Table(engine, "api_key", ApiKeyRecord)
         self.meta = Table(engine, "meta", SealedValue)
+        self.poll_nonces = Table(engine, "poll_nonce", Seen, _seen_options)
 
     async def user_id_by(self, lookup: str, value: str) -> str | None:
         found = await self.engine.find(lookup, value)
