@@ -14,7 +14,8 @@ from mfa_core.entropy import RandomBytes
 from mfa_core.push_replies import Transport
 from pushd.appkeys import SERVICES
 from pushd.delivery.base import PushTransport
-from pushd.delivery.dispatcher import Dispatcher
+from pushd.delivery.dispatcher import Dispatcher, RetryPolicy
+from pushd.delivery.factory import build_transports
 from pushd.keys import Vault, load_master_key, new_hash_key
 from pushd.metrics import Metrics
 from pushd.middleware import bearer_auth, count_requests, errors
@@ -67,7 +68,17 @@ def make_app(
             rng=rng,
             hub=hub,
             bus=decision_bus,
-            dispatcher=Dispatcher(transports or {}, app_metrics),
+            dispatcher=Dispatcher(
+                transports if transports is not None else build_transports(settings),
+                app_metrics,
+                policy=RetryPolicy(
+                    attempts=settings.push_retry_attempts,
+                    base=settings.push_retry_base,
+                    cap=settings.push_retry_cap,
+                    send_timeout=settings.push_send_timeout,
+                ),
+                clock=clock,
+            ),
             metrics=app_metrics,
         )
         services = Services.build(ctx)

@@ -65,6 +65,30 @@ class Settings:
         5, "suspend push for a user after this many fraud signals (0: never)"
     )
 
+    # --- push delivery: APNs (aioapns) ---
+    apns_endpoint: str = _setting(
+        "", "APNs host:port (default Apple's production host, or sandbox with APNS_SANDBOX)"
+    )
+    apns_sandbox: bool = _setting(False, "use Apple's development (sandbox) APNs host")
+    apns_ca_file: str = _setting("", "CA certificates to trust for APNs (default: the system's)")
+    apns_key_file: str = _setting("", "token auth: the .p8 signing key from Apple")
+    apns_key_id: str = _setting("", "token auth: the key's 10-character id")
+    apns_team_id: str = _setting("", "token auth: the Apple developer team id")
+    apns_topic: str = _setting("", "the authenticator app's bundle id (apns-topic)")
+    apns_cert_file: str = _setting("", "certificate auth: PEM with certificate and key")
+
+    # --- push delivery: FCM (firebase-admin) ---
+    fcm_endpoint: str = _setting("", "FCM base URL (default https://fcm.googleapis.com)")
+    fcm_ca_file: str = _setting("", "CA certificates to trust for FCM and its OAuth endpoint")
+    fcm_credentials: str = _setting("", "Google service-account JSON file")
+    fcm_project: str = _setting("", "Firebase project id (default: the service account's)")
+
+    # --- push delivery: sending ---
+    push_send_timeout: float = _setting(10.0, "seconds one send may take before it is retried")
+    push_retry_attempts: int = _setting(5, "sends of one notification at most (1: no retries)")
+    push_retry_base: float = _setting(0.5, "first retry delay in seconds; doubles, with jitter")
+    push_retry_cap: float = _setting(8.0, "longest retry delay in seconds")
+
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise SettingsError("PUSHD_PORT must be 1..65535")
@@ -75,6 +99,23 @@ class Settings:
             raise SettingsError("PUSHD_MASTER_KEY must be 64 hex characters")
         if "=" not in self.lb_cookie:
             raise SettingsError("PUSHD_LB_COOKIE must be name=value")
+        token_auth = (self.apns_key_file, self.apns_key_id, self.apns_team_id, self.apns_topic)
+        if any(token_auth) and not all(token_auth) and not self.apns_cert_file:
+            raise SettingsError(
+                "APNs token auth needs PUSHD_APNS_KEY_FILE, _KEY_ID, _TEAM_ID and _TOPIC together"
+            )
+        if self.apns_cert_file and not self.apns_topic:
+            raise SettingsError("APNs certificate auth needs PUSHD_APNS_TOPIC (the bundle id)")
+        if self.push_retry_attempts < 1 or self.push_send_timeout <= 0:
+            raise SettingsError("PUSHD_PUSH_RETRY_ATTEMPTS >= 1 and PUSHD_PUSH_SEND_TIMEOUT > 0")
+
+    @property
+    def apns_configured(self) -> bool:
+        return bool(self.apns_cert_file or self.apns_key_file)
+
+    @property
+    def fcm_configured(self) -> bool:
+        return bool(self.fcm_credentials)
 
     @property
     def base_url(self) -> str:

@@ -71,7 +71,7 @@ class ChallengeService:
         self._ctx = ctx
         self._limits = Limits.from_settings(ctx.settings)
         self.registration_hook: TestNotificationHook | None = None
-        ctx.dispatcher.set_result_handler(self.on_send_result)
+        ctx.dispatcher.set_result_handler(self.on_send_result, is_live=self.is_live)
 
     # --- the login page's side ------------------------------------------------------
 
@@ -291,6 +291,11 @@ class ChallengeService:
                 expires_at=record.txn.expires_at,
             )
         )
+
+    async def is_live(self, message: PushMessage) -> bool:
+        """Whether a notification is still worth sending (for the dispatcher's retries)."""
+        current = await self._ctx.store.challenges.get(message.key)
+        return current is not None and not current.record.txn.on_timeout(self._ctx.clock()).is_final
 
     async def on_send_result(self, message: PushMessage, result: SendResult) -> None:
         now = self._ctx.clock()
