@@ -11,8 +11,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mfa_core.entropy import RandomBytes
 from mfa_core.push import Notification, PushRegistration, challenge_response, sign_jwt, verify_jwt
 from mfa_core.push import parse_notification_claims as _parse_claims
+from mfa_core.push_poll import poll_claims
 from mfa_core.push_replies import (
     DeviceInfo,
     Transport,
@@ -100,6 +102,23 @@ def refresh_request(
     if username:
         body["username"] = username
     url = registration_url.replace("_action=register", "_action=refresh")
+    return _request(url, body, load_balancer_cookie, phone)
+
+
+def pending_request(
+    *,
+    registration_url: str,
+    mechanism_uid: str,
+    secret: bytes,
+    phone: Phone,
+    now: float,
+    rng: RandomBytes,
+    load_balancer_cookie: str | None,
+) -> HttpRequest:
+    """pushd's poll fallback (not the real app's): list this device's pending notifications."""
+    claims = poll_claims(mechanism_uid=mechanism_uid, now=now, rng=rng)
+    body = {"mechanismUid": mechanism_uid, "jwt": sign_jwt(claims, secret)}
+    url = registration_url.replace("_action=register", "_action=pending")
     return _request(url, body, load_balancer_cookie, phone)
 
 

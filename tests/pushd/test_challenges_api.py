@@ -10,8 +10,8 @@ import pytest
 
 from authenticator_sim.responder import read_notification
 from pushd.delivery.base import SendOutcome, SendResult
-from tests.pushd.conftest import Harness
 from tests.pushd.store.conftest import FakeClock
+from tests.support.harness import Harness
 from tests.support.waiting import waiters_reach
 
 

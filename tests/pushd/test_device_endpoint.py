@@ -16,7 +16,7 @@ from mfa_core.encoding import b64url_encode
 from mfa_core.push import PushRegistration, challenge_response, parse_registration_uri, sign_jwt
 from mfa_core.push_replies import authentication_claims
 from pushd.handlers.device import BAD_REQUEST
-from tests.pushd.conftest import Harness
+from tests.support.harness import Harness
 from tests.support.phone import SimPhone
 
 

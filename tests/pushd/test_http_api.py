@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 from pushd.appkeys import SERVICES
 from pushd.openapi import openapi_spec
 from pushd.services.api_keys import Scope, create_key, revoke_key
-from tests.pushd.conftest import Harness
+from tests.support.harness import Harness
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import asyncio
 
 from mfa_core.push import parse_registration_uri
 from mfa_core.recovery import redeem_recovery_code
-from tests.pushd.conftest import Harness
+from tests.support.harness import Harness
 
 
 async def test_register_then_approve_a_login(harness: Harness) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from authenticator_sim.responder import registration_request
 from mfa_core.push import parse_registration_uri
 from pushd.delivery.base import SendOutcome, SendResult
-from tests.pushd.conftest import Harness
+from tests.support.harness import Harness
 from tests.support.waiting import waiters_reach
 
 

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from pushd.handlers.device import BAD_REQUEST
-from tests.pushd.conftest import free_port
+from tests.support.harness import free_port
 from tests.support.phone import SimPhone
 
 Served = tuple[str, str, asyncio.subprocess.Process]

@@ -122,13 +122,13 @@ def make_harness(tmp_path: Path) -> Any:
 
     @asynccontextmanager
     async def start(
-        clock: Callable[[], float] = time.time, **changes: Any
+        clock: Callable[[], float] = time.time, *, real_transports: bool = False, **changes: Any
     ) -> AsyncIterator[Harness]:
+        """``real_transports``: APNs and FCM as the settings configure them (the gateway)."""
         settings = pushd_settings(tmp_path, **changes)
         transport = FakeTransport()
-        app = make_app(
-            settings, transports={Transport.FCM: transport, Transport.APNS: transport}, clock=clock
-        )
+        fakes = {Transport.FCM: transport, Transport.APNS: transport}
+        app = make_app(settings, transports=None if real_transports else fakes, clock=clock)
         server = TestServer(app, host="127.0.0.1", port=settings.port)
         async with TestClient(server) as client, aiohttp.ClientSession() as session:
             key = await create_key(app[SERVICES].ctx.store, "tests", Scope.API, now=time.time())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +15,12 @@ from authenticator_sim.responder import (
     HttpRequest,
     Phone,
     authentication_request,
+    pending_request,
     read_notification,
     refresh_request,
     registration_request,
 )
+from mfa_core.entropy import RandomBytes
 from mfa_core.push import PushRegistration, parse_registration_uri
 from pushd.delivery.base import PushMessage
 
@@ -74,6 +78,22 @@ class SimPhone:
             )
         )
         return status
+
+    async def pending(
+        self, enrolled: Enrolled, *, now: float | None = None, rng: RandomBytes | None = None
+    ) -> tuple[int, Any]:
+        """pushd's poll fallback: the notifications waiting for this device."""
+        return await self.send(
+            pending_request(
+                registration_url=enrolled.registration.registration_url,
+                mechanism_uid=enrolled.mechanism_uid,
+                secret=enrolled.secret,
+                phone=self.phone,
+                now=time.time() if now is None else now,
+                rng=rng or secrets.token_bytes,
+                load_balancer_cookie=enrolled.registration.load_balancer_cookie,
+            )
+        )
 
     async def refresh(self, enrolled: Enrolled, *, new_token: str) -> int:
         self.phone = Phone(ios=self.phone.ios, name=self.phone.name, push_token=new_token)
