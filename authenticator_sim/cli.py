@@ -117,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     gateway.add_argument("--fcm-port", type=int, default=8444)
     gateway.add_argument("--control-port", type=int, default=8445)
     gateway.add_argument("--json", action="store_true")
+    gateway.add_argument(
+        "--lenient-tokens",
+        action="store_true",
+        help="accept a new APNs provider token at any time (Apple allows one per 20 minutes)",
+    )
     return parser
 
 
@@ -198,8 +203,14 @@ async def _run(sim: Simulator, args: argparse.Namespace) -> Any:
 async def _gateway(args: argparse.Namespace) -> int:
     from authenticator_sim.gateway import Gateway  # noqa: PLC0415 - heavy, and only here
 
-    gateway = Gateway(args.dir, host=args.host, apns_port=args.apns_port,
-                      fcm_port=args.fcm_port, control_port=args.control_port)  # fmt: skip
+    gateway = Gateway(
+        args.dir,
+        host=args.host,
+        apns_port=args.apns_port,
+        fcm_port=args.fcm_port,
+        control_port=args.control_port,
+        strict_token_updates=not args.lenient_tokens,
+    )
     await gateway.start()
     env = gateway.pushd_env()
     if args.json:

@@ -7,10 +7,15 @@ import asyncio
 import os
 import platform
 
-from bench import http, waiters
+from bench import delivery, http, push_cycle, waiters
 from bench.common import Row, print_table
 
-BENCHES = {"http": http.run, "waiters": waiters.run}
+BENCHES = {
+    "http": http.run,
+    "waiters": waiters.run,
+    "delivery": delivery.run,
+    "push_cycle": push_cycle.run,
+}
 
 
 async def main() -> None:

@@ -27,6 +27,7 @@ MASTER_KEY = "6b" * 32
 class SeededUser:
     username: str
     secret: bytes
+    push_token: str = ""
 
 
 async def seed_users(
@@ -54,17 +55,22 @@ async def seed_users(
                 ),
                 push=(PushDevice(
                     device_id=device_id, mechanism_uid=str(uuid.uuid4()),
-                    sealed_secret=vault.seal(secret), push_token=f"bench-{i}",
+                    sealed_secret=vault.seal(secret), push_token=bench_token(transport, i),
                     transport=transport, device_name="Phone", device_type="android",
                     registered_at=now,
                 ),),
             )  # fmt: skip
             await store.users.insert(record.user_id, record)
-            users.append(SeededUser(username, secret))
+            users.append(SeededUser(username, secret, bench_token(transport, i)))
         key = await create_key(store, "bench", Scope.API, now=now)
     finally:
         await store.close()
     return key, users
+
+
+def bench_token(transport: Transport, i: int) -> str:
+    """APNs tokens are 64 hex characters; FCM registration tokens are opaque."""
+    return f"{i:064x}" if transport is Transport.APNS else f"bench-{i}"
 
 
 def read_challenge(data_dir: Path, challenge_id: str) -> ChallengeRecord:

@@ -13,7 +13,8 @@
   provider is shared by all connections and idle connections live for 5 minutes.
 - A send that finds the HTTP/2 send window exhausted raises FlowControlError and is
   retried a second later, so a burst of concurrent sends stalls: pushd keeps the
-  payload bytes in flight under the 64 KiB initial window instead.
+  payload bytes in flight under half the 64 KiB initial window instead (about 40
+  typical notifications at once per process).
 - 429 and 5xx come back as results: they map to RETRY for the dispatcher.
 - The proxy route hangs on Python 3.11: pushd does not offer it.
 """
@@ -51,8 +52,9 @@ CATEGORIES = {
     PushType.CHALLENGE: "authentication_challenge",
     PushType.BIOMETRIC: "authentication_biometric",
 }
-# HTTP/2's initial window is 65,535 bytes; stay under it with the payloads in flight.
-IN_FLIGHT_BYTES = 60_000
+# HTTP/2's initial window is 65,535 bytes and peers credit it back in batches (h2 does so
+# once half is used), so up to half can be owed at any moment: keep in flight under the rest.
+IN_FLIGHT_BYTES = 30_000
 _BAD_TOKEN_REASONS = frozenset({"BadDeviceToken", "DeviceTokenNotForTopic"})
 _RETRY_STATUSES = frozenset({"429", "500", "503"})
 
