@@ -54,8 +54,12 @@ async def test_scan_approve_and_deny(harness: Harness, sim: Simulator) -> None:
 
 async def test_ios_flavour(harness: Harness, sim: Simulator) -> None:
     account = await register(harness, sim, "ivy", ios=True)
-    assert account.push_token == sim.load().ios_token
-    assert sim.load().push[0].mechanism_uid.isupper() or "-" in sim.load().push[0].mechanism_uid
+    wallet = sim.load()
+    assert account.push_token == wallet.ios_token
+    assert len(wallet.ios_token) == 64
+    assert wallet.ios_token == wallet.ios_token.upper()  # APNs tokens as uppercase hex
+    uid = wallet.push[0].mechanism_uid
+    assert uid == uid.upper()  # iOS sends uppercase UUIDs
 
 
 async def test_run_auto_modes(make_harness: Any, tmp_path: Path) -> None:
