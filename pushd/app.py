@@ -50,37 +50,18 @@ def make_app(
     add_routes(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        opened = store or Store(
-            await SQLiteEngine.open(settings.data_dir / STORE_FILE, clock=clock)
-        )
-        vault = Vault([load_master_key(settings.master_key, settings.data_dir)])
+        opened = store or await open_store(settings, clock)
         app_metrics = metrics or Metrics()
-        hub = WaiterHub()
-        hub.observe(app_metrics.waiters.set)
-        decision_bus = bus or LocalBus()
-        await decision_bus.start(hub)
-        ctx = Context(
-            settings=settings,
-            store=opened,
-            vault=vault,
-            hash_key=await hash_key(opened, vault),
+        ctx = await build_context(
+            settings,
+            opened,
+            transports=transports if transports is not None else build_transports(settings),
             clock=clock,
             rng=rng,
-            hub=hub,
-            bus=decision_bus,
-            dispatcher=Dispatcher(
-                transports if transports is not None else build_transports(settings),
-                app_metrics,
-                policy=RetryPolicy(
-                    attempts=settings.push_retry_attempts,
-                    base=settings.push_retry_base,
-                    cap=settings.push_retry_cap,
-                    send_timeout=settings.push_send_timeout,
-                ),
-                clock=clock,
-            ),
+            bus=bus or LocalBus(),
             metrics=app_metrics,
         )
+        ctx.hub.observe(app_metrics.waiters.set)
         services = Services.build(ctx)
         app[SERVICES] = services
         sweeper = asyncio.create_task(services.sweeper.run(), name="pushd-expiry")
@@ -92,11 +73,56 @@ def make_app(
                 await sweeper
             await services.registrations.close()
             await ctx.dispatcher.close()
-            await decision_bus.close()
+            await ctx.bus.close()
             await opened.close()
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+async def open_store(settings: Settings, clock: Callable[[], float] = time.time) -> Store:
+    """The embedded store in ``settings.data_dir``."""
+    return Store(await SQLiteEngine.open(settings.data_dir / STORE_FILE, clock=clock))
+
+
+async def build_context(
+    settings: Settings,
+    store: Store,
+    *,
+    transports: Mapping[Transport, PushTransport] | None = None,
+    clock: Callable[[], float] = time.time,
+    rng: RandomBytes = secrets.token_bytes,
+    bus: DecisionBus | None = None,
+    metrics: Metrics | None = None,
+) -> Context:
+    """Everything the services need; the CLI builds one too (without transports)."""
+    vault = Vault([load_master_key(settings.master_key, settings.data_dir)])
+    hub = WaiterHub()
+    decision_bus = bus or LocalBus()
+    await decision_bus.start(hub)
+    app_metrics = metrics or Metrics()
+    return Context(
+        settings=settings,
+        store=store,
+        vault=vault,
+        hash_key=await hash_key(store, vault),
+        clock=clock,
+        rng=rng,
+        hub=hub,
+        bus=decision_bus,
+        dispatcher=Dispatcher(
+            transports or {},
+            app_metrics,
+            policy=RetryPolicy(
+                attempts=settings.push_retry_attempts,
+                base=settings.push_retry_base,
+                cap=settings.push_retry_cap,
+                send_timeout=settings.push_send_timeout,
+            ),
+            clock=clock,
+        ),
+        metrics=app_metrics,
+    )
 
 
 async def hash_key(store: Store, vault: Vault) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import sys
 import time
@@ -13,13 +14,17 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pushd.app import STORE_FILE, make_app
+from pushd.app import STORE_FILE, build_context, make_app, open_store
+from pushd.errors import ApiError
 from pushd.logs import JsonAccessLogger, configure_logging
 from pushd.services.api_keys import Scope, create_key, list_keys, revoke_key
+from pushd.services.bundle import Services
 from pushd.services.fatigue import lift_suspension
+from pushd.services.users import create_user, require_user, update_account
 from pushd.settings import Settings, SettingsError, describe_settings, load_settings
 from pushd.store.sqlite import SQLiteEngine
 from pushd.store.tables import Store
+from pushd.wire import user_json
 
 log = logging.getLogger("pushd")
 
@@ -66,6 +71,26 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke the keys with this name or hint")
     revoke.add_argument("name")
     revoke.set_defaults(run=_store_command(_revoke_key))
+
+    user = commands.add_parser("user", help="users: add, show, set a password, unlock, reset MFA")
+    users = user.add_subparsers(required=True, metavar="ACTION")
+    add = users.add_parser("add", help="create a user")
+    add.add_argument("username")
+    add.add_argument("--email")
+    add.add_argument("--phone", help="E.164, with the country code: +44 20 7946 0958")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(run=_services_command(_add_user))
+    for name, action, text in (
+        ("show", _show_user, "show a user (never a secret)"),
+        ("unlock", _unlock_user, "lift a user's lockouts and push suspension"),
+        ("reset-mfa", _reset_mfa, "remove every device and code: set-up at next login"),
+    ):
+        command = users.add_parser(name, help=text)
+        command.add_argument("username")
+        command.set_defaults(run=_services_command(action))
+    password = users.add_parser("set-password", help="set a password (read from stdin)")
+    password.add_argument("username")
+    password.set_defaults(run=_services_command(_set_password))
 
     push = commands.add_parser("push", help="push operations")
     push_actions = push.add_subparsers(required=True, metavar="ACTION")
@@ -123,6 +148,70 @@ def _store_command(
         return asyncio.run(with_store())
 
     return run
+
+
+def _services_command(
+    action: Callable[[Services, argparse.Namespace], Awaitable[int]],
+) -> Callable[[Settings, argparse.Namespace], int]:
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        async def with_services() -> int:
+            store = await open_store(settings)
+            try:
+                services = Services.build(await build_context(settings, store))
+                return await action(services, args)
+            except ApiError as e:
+                sys.stderr.write(f"pushd: {e.message}\n")
+                return 1
+            finally:
+                await store.close()
+
+        return asyncio.run(with_services())
+
+    return run
+
+
+async def _add_user(services: Services, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    user = await create_user(
+        services.ctx, services.passwords, username=args.username, email=args.email,
+        phone=args.phone, password=password,
+    )  # fmt: skip
+    await services.audit.record(
+        "admin", user_id=user.user_id, username=user.account.username, actor="cli",
+        detail="user created",
+    )  # fmt: skip
+    sys.stdout.write(json.dumps(user_json(user)) + "\n")
+    return 0
+
+
+async def _show_user(services: Services, args: argparse.Namespace) -> int:
+    user = (await require_user(services.ctx, args.username)).record
+    sys.stdout.write(json.dumps(user_json(user), indent=1) + "\n")
+    return 0
+
+
+async def _set_password(services: Services, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n")
+    user = await update_account(services.ctx, services.passwords, args.username,
+                                {"password": password})  # fmt: skip
+    await services.audit.record(
+        "admin", user_id=user.user_id, username=user.account.username, actor="cli",
+        detail="password set",
+    )  # fmt: skip
+    sys.stderr.write(f"password set for {user.account.username}\n")
+    return 0
+
+
+async def _unlock_user(services: Services, args: argparse.Namespace) -> int:
+    lifted = await services.admin.unlock(args.username, actor="cli")
+    sys.stderr.write(f"lifted {lifted} lockout(s) or suspension(s)\n")
+    return 0
+
+
+async def _reset_mfa(services: Services, args: argparse.Namespace) -> int:
+    await services.admin.reset_mfa(args.username, actor="cli")
+    sys.stderr.write(f"MFA reset for {args.username}: set-up at the next login\n")
+    return 0
 
 
 async def _create_key(store: Store, args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pushd import openapi_mfa
+
 JSON = "application/json"
 Schema = dict[str, Any]
 
@@ -346,7 +348,7 @@ def openapi_spec() -> Schema:
             "title": "pushd",
             "version": "1",
             "description": "Push authentication for the ForgeRock Authenticator app. Every /v1"
-            " endpoint takes `Authorization: Bearer <API key>`; errors are"
+            " endpoint takes `Authorization: Bearer <API key>` (/v1/admin an admin key); errors are"
             ' `{"error": {"code", "message"}}` with a stable code.',
         },
         "servers": [{"url": "/"}],
@@ -354,11 +356,12 @@ def openapi_spec() -> Schema:
         "paths": {
             **_registration_paths(),
             **_challenge_paths(),
+            **openapi_mfa.paths(),
             **_device_paths(),
             **_ops_paths(),
         },
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_mfa.SCHEMAS},
         },
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pushd.handlers import device, ops, push_api
+from pushd.handlers import admin_api, device, methods_api, mfa_api, ops, push_api
 
 
 def add_routes(app: web.Application) -> None:
@@ -17,6 +17,41 @@ def add_routes(app: web.Application) -> None:
             web.get("/v1/push/challenges/{id}", push_api.get_challenge),
             web.delete("/v1/push/challenges/{id}", push_api.cancel_challenge),
             web.post("/push/device", device.device_endpoint),
+            # sign-in, profile, devices, recovery codes
+            web.post("/v1/login", mfa_api.login),
+            web.get("/v1/users/{username}/mfa", mfa_api.mfa_status),
+            web.post("/v1/users/{username}/mfa/{choice:skip|opt-out|opt-in}", mfa_api.mfa_choice),
+            web.get("/v1/users/{username}/devices", mfa_api.list_devices),
+            web.patch("/v1/users/{username}/devices/{device_id}", mfa_api.rename_device),
+            web.delete("/v1/users/{username}/devices/{device_id}", mfa_api.remove_device),
+            web.post("/v1/users/{username}/reauthenticate", mfa_api.reauthenticate),
+            web.get("/v1/users/{username}/recovery-codes", mfa_api.recovery_codes_left),
+            web.post("/v1/users/{username}/recovery-codes", mfa_api.regenerate_recovery_codes),
+            web.post("/v1/users/{username}/recovery-codes/verify", mfa_api.verify_recovery_code),
+            # one-time passwords and WebAuthn
+            web.post("/v1/users/{username}/otp/registrations", methods_api.start_otp),
+            web.post("/v1/otp/registrations/{id}/confirm", methods_api.confirm_otp),
+            web.post("/v1/users/{username}/otp/verify", methods_api.verify_otp),
+            web.post(
+                "/v1/users/{username}/webauthn/registrations",
+                methods_api.start_webauthn_registration,
+            ),
+            web.post("/v1/webauthn/registrations/{id}", methods_api.complete_webauthn_registration),
+            web.post(
+                "/v1/users/{username}/webauthn/authentications",
+                methods_api.start_webauthn_authentication,
+            ),
+            web.post(
+                "/v1/webauthn/authentications/{id}", methods_api.complete_webauthn_authentication
+            ),
+            # operators
+            web.post("/v1/admin/users", admin_api.create),
+            web.get("/v1/admin/users/{username}", admin_api.show),
+            web.patch("/v1/admin/users/{username}", admin_api.update),
+            web.post("/v1/admin/users/{username}/mfa/reset", admin_api.reset_mfa),
+            web.post("/v1/admin/users/{username}/unlock", admin_api.unlock),
+            web.get("/v1/admin/audit", admin_api.audit),
+            web.get("/v1/admin/lockouts", admin_api.lockouts),
             web.get("/v1/openapi.json", ops.openapi),
             web.get("/healthz", ops.healthz),
             web.get("/readyz", ops.readyz),

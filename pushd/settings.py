@@ -11,6 +11,7 @@ import dataclasses
 import os
 import tomllib
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -65,6 +66,26 @@ class Settings:
         5, "suspend push for a user after this many fraud signals (0: never)"
     )
 
+    # --- one-time passwords and WebAuthn ---
+    otp_digits: int = _setting(6, "digits of new OATH registrations (6 or 8)")
+    otp_algorithm: str = _setting("sha1", "hash of new OATH registrations: sha1, sha256, sha512")
+    otp_period: int = _setting(30, "TOTP period in seconds")
+    otp_window: int = _setting(1, "TOTP steps accepted either side of now (clock drift)")
+    hotp_look_ahead: int = _setting(10, "HOTP codes accepted ahead of the expected counter")
+    enrolment_ttl: float = _setting(600.0, "seconds an OTP or WebAuthn registration may take")
+    webauthn_rp_id: str = _setting("", "WebAuthn relying-party id (default: PUBLIC_URL's host)")
+    webauthn_rp_name: str = _setting("", "WebAuthn relying-party name (default: ISSUER)")
+    webauthn_origins: str = _setting("", "comma-separated origins (default: PUBLIC_URL)")
+
+    # --- passwords, re-authentication, throttling ---
+    password_time_cost: int = _setting(3, "argon2id passes (RFC 9106 second profile)")
+    password_memory_kib: int = _setting(65536, "argon2id memory in KiB")
+    reauth_ttl: float = _setting(300.0, "seconds a password re-check allows device removal")
+    throttle_max_failures: int = _setting(5, "wrong codes or passwords before a lockout")
+    throttle_window: float = _setting(900.0, "seconds over which failures are counted")
+    throttle_lockout: float = _setting(30.0, "first lockout in seconds; doubles with each one")
+    throttle_lockout_cap: float = _setting(3600.0, "longest lockout in seconds")
+
     # --- push delivery: APNs (aioapns) ---
     apns_endpoint: str = _setting(
         "", "APNs host:port (default Apple's production host, or sandbox with APNS_SANDBOX)"
@@ -104,10 +125,23 @@ class Settings:
             raise SettingsError(
                 "APNs token auth needs PUSHD_APNS_KEY_FILE, _KEY_ID, _TEAM_ID and _TOPIC together"
             )
+        if self.otp_digits not in (6, 8) or self.otp_algorithm not in ("sha1", "sha256", "sha512"):
+            raise SettingsError("PUSHD_OTP_DIGITS must be 6 or 8, PUSHD_OTP_ALGORITHM sha1/256/512")
+        if self.throttle_max_failures < 1 or self.password_memory_kib < 8:
+            raise SettingsError("PUSHD_THROTTLE_MAX_FAILURES >= 1, PUSHD_PASSWORD_MEMORY_KIB >= 8")
         if self.apns_cert_file and not self.apns_topic:
             raise SettingsError("APNs certificate auth needs PUSHD_APNS_TOPIC (the bundle id)")
         if self.push_retry_attempts < 1 or self.push_send_timeout <= 0:
             raise SettingsError("PUSHD_PUSH_RETRY_ATTEMPTS >= 1 and PUSHD_PUSH_SEND_TIMEOUT > 0")
+
+    @property
+    def rp_id(self) -> str:
+        return self.webauthn_rp_id or urllib.parse.urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        configured = [o.strip().rstrip("/") for o in self.webauthn_origins.split(",") if o.strip()]
+        return tuple(configured) or (self.base_url,)
 
     @property
     def apns_configured(self) -> bool:

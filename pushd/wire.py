@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 from collections.abc import Mapping
@@ -9,10 +10,13 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from mfa_core.profile import Device, NextStep
 from mfa_core.push import LoginContext, PushType
 from pushd.errors import ApiError, invalid_request
 from pushd.services.challenges import ChallengeRequest, ChallengeView
+from pushd.services.mfa import MfaStatus
 from pushd.services.registrations import RegistrationView
+from pushd.store.records import AuditEvent, UserRecord
 
 MAX_JSON_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 256
@@ -137,3 +141,100 @@ def registration_json(view: RegistrationView) -> dict[str, object]:
         out["recovery_codes"] = list(view.recovery_codes)
     out["expires_at"] = timestamp(view.expires_at)
     return out
+
+
+def client_ip(body: Mapping[str, object]) -> str | None:
+    """The end user's address, when the login page passes it: the per-address throttle.
+
+    Not the caller's own address: every user of one login page would share it.
+    """
+    value = body.get("client_ip")
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value if isinstance(value, str) else ""))
+    except ValueError:
+        raise invalid_request("client_ip must be an IP address") from None
+
+
+def required_string(body: Mapping[str, object], key: str, *, max_chars: int = 1024) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value or len(value) > max_chars:
+        raise invalid_request(f"{key} is required (a string of at most {max_chars} characters)")
+    return value
+
+
+def device_json(device: Device) -> dict[str, object]:
+    out: dict[str, object] = {
+        "id": device.device_id,
+        "kind": str(device.kind),
+        "name": device.name,
+        "created_at": timestamp(device.created_at),
+    }
+    if device.last_used_at is not None:
+        out["last_used_at"] = timestamp(device.last_used_at)
+    return out
+
+
+def next_step_json(step: NextStep) -> dict[str, object]:
+    return {"kind": str(step.kind), "methods": [str(m) for m in step.methods]}
+
+
+def mfa_json(status: MfaStatus) -> dict[str, object]:
+    user = status.user
+    out: dict[str, object] = {
+        "username": user.account.username,
+        "state": str(user.profile.state),
+        "next_step": next_step_json(status.next_step),
+        "devices": [device_json(d) for d in user.profile.devices],
+        "recovery_codes_remaining": user.recovery_codes_remaining,
+        "push_suspended": status.push_suspended,
+    }
+    if user.profile.state_changed_at is not None:
+        out["state_changed_at"] = timestamp(user.profile.state_changed_at)
+    return out
+
+
+def user_json(user: UserRecord) -> dict[str, object]:
+    """An operator's view of a user: never a password hash, secret or code."""
+    account = user.account
+    return {
+        "user_id": user.user_id,
+        "username": account.username,
+        "email": account.email,
+        "email_verified": account.email_verified,
+        "phone": account.phone,
+        "has_password": account.password_hash is not None,
+        "created_at": timestamp(account.created_at),
+        "mfa_state": str(user.profile.state),
+        "devices": [device_json(d) for d in user.profile.devices],
+        "recovery_codes_remaining": user.recovery_codes_remaining,
+    }
+
+
+def audit_json(event: AuditEvent) -> dict[str, object]:
+    fields = {k: v for k, v in dataclasses.asdict(event).items() if v and k != "at"}
+    return {"at": timestamp(event.at), **fields}
+
+
+def time_range(request: web.Request) -> tuple[float, float]:
+    """``since`` and ``until`` as RFC 3339 or epoch seconds (default: the last 30 days)."""
+    now = datetime.now(UTC).timestamp()
+    return (
+        _moment(request.query.get("since"), now - 30 * 86400),
+        _moment(request.query.get("until"), now + 1),
+    )
+
+
+def _moment(raw: str | None, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise invalid_request("since and until are RFC 3339 times or epoch seconds") from None
+    return moment.timestamp() if moment.tzinfo else moment.replace(tzinfo=UTC).timestamp()

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from mfa_core.errors import IllegalTransition
 from mfa_core.message_id import MessageKind, new_message_id, parse_message_id
+from mfa_core.profile import touch_device
 from mfa_core.push import (
     LoginContext,
     Notification,
@@ -21,6 +22,7 @@ from mfa_core.push import (
 from mfa_core.push_state import Flow, PushEvent, PushState, PushTransaction, new_transaction
 from pushd.delivery.base import PushMessage, SendOutcome, SendResult
 from pushd.errors import ApiError, conflict, not_found, rate_limited
+from pushd.services.audit import Audit
 from pushd.services.context import Context
 from pushd.services.fatigue import Limits, PushRefused, Refusal, Settlement, admit, settle
 from pushd.services.users import require_user
@@ -67,8 +69,9 @@ class TestNotificationHook(Protocol):
 
 
 class ChallengeService:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, audit: Audit) -> None:
         self._ctx = ctx
+        self._audit = audit
         self._limits = Limits.from_settings(ctx.settings)
         self.registration_hook: TestNotificationHook | None = None
         ctx.dispatcher.set_result_handler(self.on_send_result, is_live=self.is_live)
@@ -213,10 +216,16 @@ class ChallengeService:
             "wrong_number": Settlement.WRONG_NUMBER,
             "denied": Settlement.DENIED,
         }.get(outcome, Settlement.OTHER)
+        who = {"user_id": record.user_id, "username": record.username, "method": "push"}
+        await self._audit.record(
+            "login", outcome="success" if settlement is Settlement.APPROVED else outcome, **who
+        )
+        if settlement is Settlement.APPROVED:
+            await self._touch(record)
         if settlement in (Settlement.DENIED, Settlement.WRONG_NUMBER):
             ctx.metrics.fraud_signals.labels(str(settlement)).inc()
-            log.warning("fraud signal", extra={"user_id": record.user_id, "kind": settlement})
-        await ctx.store.push_guards.mutate(
+            await self._audit.record("fraud_signal", detail=str(settlement), **who)
+        guard = await ctx.store.push_guards.mutate(
             record.user_id,
             lambda guard: settle(
                 guard,
@@ -226,6 +235,19 @@ class ChallengeService:
                 limits=self._limits,
             ),
         )
+        if guard is not None and guard.changed and guard.record.suspended_at == ctx.clock():
+            await self._audit.record("push_suspended", detail="fraud signals", **who)
+
+    async def _touch(self, record: ChallengeRecord) -> None:
+        """The device was used: its "last used" moves on (after the waiters are answered)."""
+        now = self._ctx.clock()
+
+        def used(user: UserRecord) -> UserRecord:
+            if not any(d.device_id == record.device_id for d in user.profile.devices):
+                return user
+            return replace(user, profile=touch_device(user.profile, record.device_id, now=now))
+
+        await self._ctx.store.users.mutate(record.user_id, used)
 
     # --- building and sending ---------------------------------------------------------
 

@@ -28,8 +28,8 @@ from mfa_core.push import (
 )
 from mfa_core.push_replies import RegistrationReply
 from mfa_core.push_state import Flow, PushEvent, PushState, new_transaction
-from mfa_core.recovery import generate_recovery_codes, hash_recovery_codes
 from pushd.errors import conflict, invalid_request, not_found
+from pushd.services.audit import Audit
 from pushd.services.challenges import (
     FINAL_API_STATES,
     ChallengeService,
@@ -37,6 +37,7 @@ from pushd.services.challenges import (
     cancelled_txn,
 )
 from pushd.services.context import Context
+from pushd.services.recovery_codes import RecoveryCodes
 from pushd.services.users import find_or_create_user
 from pushd.store.engine import LookupTaken, VersionConflict
 from pushd.store.records import (
@@ -67,9 +68,13 @@ class RegistrationView:
 
 
 class RegistrationService:
-    def __init__(self, ctx: Context, challenges: ChallengeService) -> None:
+    def __init__(
+        self, ctx: Context, challenges: ChallengeService, codes: RecoveryCodes, audit: Audit
+    ) -> None:
         self._ctx = ctx
         self._challenges = challenges
+        self._codes = codes
+        self._audit = audit
         challenges.registration_hook = self
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -258,6 +263,10 @@ class RegistrationService:
             await self._move(registration_id, PushEvent.CANCEL, reason=reason)
             return
         await self._move(registration_id, PushEvent.APPROVE)
+        await self._audit.record(
+            "registration", user_id=record.user_id, username=record.username, method="push",
+            outcome="confirmed", detail=device.device_id,
+        )  # fmt: skip
 
     async def _move(
         self, registration_id: str, event: PushEvent, *, reason: str | None = None
@@ -281,25 +290,14 @@ class RegistrationService:
 
     async def _issue_codes(self, current: Versioned[RegistrationRecord]) -> tuple[str, ...] | None:
         """Exactly one caller wins the right to show this device's codes, once."""
-        ctx, record = self._ctx, current.record
+        record = current.record
         try:
-            await ctx.store.registrations.update(
+            await self._ctx.store.registrations.update(
                 record.registration_id, current, replace(record, codes_issued=True)
             )
         except VersionConflict:
             return None
-        codes = generate_recovery_codes(ctx.rng)
-        owner = record.device_id or record.registration_id
-        code_set = hash_recovery_codes(
-            codes, owner=owner, key=ctx.hash_key, rng=ctx.rng, now=ctx.clock()
-        )
-
-        def with_codes(user: UserRecord) -> UserRecord:
-            kept = tuple(s for s in user.recovery if s.owner != owner)
-            return replace(user, recovery=(*kept, code_set))
-
-        mutated = await ctx.store.users.mutate(record.user_id, with_codes)
-        return codes if mutated is not None else None
+        return await self._codes.issue(record.user_id, record.device_id or record.registration_id)
 
     async def _get(self, registration_id: str) -> Versioned[RegistrationRecord]:
         current = await self._ctx.store.registrations.get(registration_id)

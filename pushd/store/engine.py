@@ -84,6 +84,16 @@ class RecordEngine(Protocol):
 
     async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]: ...
 
+    async def append(self, stream: str, *, at: float, key: str, data: bytes) -> None:
+        """Add an entry to an append-only stream (the audit log), indexed by ``key`` and time."""
+        ...
+
+    async def read(
+        self, stream: str, *, key: str | None, since: float, until: float, limit: int
+    ) -> Sequence[tuple[float, str, bytes]]:
+        """Entries with ``since <= at < until`` (for ``key``, or all), oldest first."""
+        ...
+
     async def purge_expired(self) -> int:
         """Drop expired records now (engines with native expiry return 0)."""
         ...

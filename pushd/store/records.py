@@ -52,6 +52,7 @@ class Account:
     email_verified: bool = False
     phone: str | None = None
     password_hash: str | None = None
+    password_changed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,9 +64,14 @@ class UserRecord:
     oath: tuple[OathDevice, ...] = ()
     webauthn: tuple[WebAuthnDevice, ...] = ()
     recovery: tuple[RecoveryCodeSet, ...] = ()
+    webauthn_handle: bytes = b""  # the WebAuthn user.id: random, never the username
 
     def push_device(self) -> PushDevice | None:
         return self.push[0] if self.push else None
+
+    @property
+    def recovery_codes_remaining(self) -> int:
+        return sum(code_set.remaining for code_set in self.recovery)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +146,66 @@ class ApiKeyRecord:
     scope: str
     created_at: float
     hint: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OtpEnrolment:
+    """An OATH registration waiting for its first code."""
+
+    enrolment_id: str
+    user_id: str
+    kind: OathKind
+    sealed_secret: bytes
+    digits: int
+    algorithm: str
+    period: int
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ceremony:
+    """A WebAuthn registration or authentication waiting for the browser's answer."""
+
+    ceremony_id: str
+    user_id: str
+    kind: str  # "registration" | "authentication"
+    challenge: bytes
+    expires_at: float
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reauthentication:
+    """A fresh password check, for a few minutes: what device removal needs."""
+
+    user_id: str
+    at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Throttle:
+    """Failed attempts of one kind for one subject (a user or a client address)."""
+
+    failures: tuple[float, ...] = ()
+    lockouts: int = 0
+    locked_until: float = 0.0
+    last_lockout_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEvent:
+    """One security event; never holds a secret, code, token or password."""
+
+    at: float
+    kind: str
+    user_id: str = ""
+    username: str = ""
+    method: str = ""
+    outcome: str = ""
+    actor: str = ""
+    client_ip: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -46,6 +46,15 @@ CREATE TABLE IF NOT EXISTS lookups (
     PRIMARY KEY (name, value)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lookups_owner ON lookups (tbl, key);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL,
+    at REAL NOT NULL,
+    key TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_key ON events (stream, key, at);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (stream, at);
 """
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 # A new record, or one that replaces an expired record under the same key.
@@ -139,6 +148,14 @@ class SQLiteEngine:
 
     async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]:
         return await self._run(self._scan, table, limit, self._clock())
+
+    async def append(self, stream: str, *, at: float, key: str, data: bytes) -> None:
+        await self._transaction(self._append, stream, at, key, data)
+
+    async def read(
+        self, stream: str, *, key: str | None, since: float, until: float, limit: int
+    ) -> Sequence[tuple[float, str, bytes]]:
+        return await self._run(self._read, stream, key, since, until, limit)
 
     async def purge_expired(self) -> int:
         return await self._transaction(self._purge, self._clock())
@@ -295,6 +312,29 @@ class SQLiteEngine:
             (table, now, limit),
         ).fetchall()
         return [(row[0], Stored(row[1], row[2])) for row in rows]
+
+    def _append(self, stream: str, at: float, key: str, data: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO events (stream, at, key, data) VALUES (?, ?, ?, ?)",
+            (stream, at, key, data),
+        )
+
+    def _read(
+        self, stream: str, key: str | None, since: float, until: float, limit: int
+    ) -> list[tuple[float, str, bytes]]:
+        if key is None:
+            rows = self._db.execute(
+                "SELECT at, key, data FROM events WHERE stream = ? AND at >= ? AND at < ?"
+                " ORDER BY at, seq LIMIT ?",
+                (stream, since, until, limit),
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT at, key, data FROM events WHERE stream = ? AND key = ? AND at >= ?"
+                " AND at < ? ORDER BY at, seq LIMIT ?",
+                (stream, key, since, until, limit),
+            ).fetchall()
+        return [(row[0], row[1], row[2]) for row in rows]
 
     def _purge(self, now: float) -> int:
         self._db.execute(

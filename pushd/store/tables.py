@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pushd.store import codec
-from pushd.store.engine import RecordEngine, VersionConflict
+from pushd.store.engine import AlreadyExists, RecordEngine, VersionConflict
 from pushd.store.records import (
     ApiKeyRecord,
+    Ceremony,
     ChallengeRecord,
+    OtpEnrolment,
     PushGuard,
+    Reauthentication,
     RegistrationRecord,
     SealedValue,
     Seen,
+    Throttle,
     UserRecord,
 )
 
@@ -116,6 +120,18 @@ class Table(Generic[R]):
                 continue
         raise VersionConflict(f"{self.name}/{key} kept changing")
 
+    async def upsert(self, key: str, change: Callable[[R], R], *, new: R) -> Mutated[R]:
+        """``mutate``, or insert ``change(new)`` when there is no record yet."""
+        for _ in range(50):
+            mutated = await self.mutate(key, change)
+            if mutated is not None:
+                return mutated
+            try:
+                return Mutated(await self.insert(key, change(new)), changed=True)
+            except AlreadyExists:
+                continue
+        raise VersionConflict(f"{self.name}/{key} kept changing")
+
     async def delete(self, key: str, *, version: int | None = None) -> bool:
         return await self._engine.delete(self.name, key, version=version)
 
@@ -152,10 +168,20 @@ def _registration_options(record: RegistrationRecord) -> WriteOptions:
 
 
 POLL_NONCE_RETENTION = 300.0
+THROTTLE_RETENTION = 86400.0
+
+
+def _expiring(expires_at: Callable[[R], float]) -> Callable[[R], WriteOptions]:
+    return lambda record: WriteOptions(expires_at=expires_at(record))
 
 
 def _seen_options(record: Seen) -> WriteOptions:
     return WriteOptions(expires_at=record.at + POLL_NONCE_RETENTION)
+
+
+def _throttle_expiry(record: Throttle) -> float:
+    latest = max((*record.failures, record.locked_until, record.last_lockout_at or 0.0))
+    return latest + THROTTLE_RETENTION
 
 
 class Store:
@@ -172,6 +198,14 @@ class Store:
         self.api_keys = Table(engine, "api_key", ApiKeyRecord)
         self.meta = Table(engine, "meta", SealedValue)
         self.poll_nonces = Table(engine, "poll_nonce", Seen, _seen_options)
+        self.otp_enrolments = Table(
+            engine, "otp_enrolment", OtpEnrolment, _expiring(lambda r: r.expires_at)
+        )
+        self.ceremonies = Table(engine, "ceremony", Ceremony, _expiring(lambda r: r.expires_at))
+        self.reauthentications = Table(
+            engine, "reauth", Reauthentication, _expiring(lambda r: r.expires_at)
+        )
+        self.throttles = Table(engine, "throttle", Throttle, _expiring(_throttle_expiry))
 
     async def user_id_by(self, lookup: str, value: str) -> str | None:
         found = await self.engine.find(lookup, value)

@@ -57,3 +57,26 @@ def test_bad_settings_exit_with_a_message(
         main(["apikey", "list"])
     assert exit_code.value.code == 2
     assert "PUSHD_PORT" in capsys.readouterr().err
+
+
+def test_user_commands(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+
+    monkeypatch.setenv("PUSHD_PASSWORD_MEMORY_KIB", "1024")
+    monkeypatch.setenv("PUSHD_PASSWORD_TIME_COST", "1")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough passphrase\n"))
+    assert main(["user", "add", "zoe", "--email", "zoe@example.com", "--password-stdin"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert (created["username"], created["has_password"]) == ("zoe", True)
+    assert main(["user", "show", "zoe"]) == 0
+    assert json.loads(capsys.readouterr().out)["email"] == "zoe@example.com"
+    assert main(["user", "add", "zoe"]) == 1
+    assert "taken" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("another long passphrase\n"))
+    assert main(["user", "set-password", "zoe"]) == 0
+    assert main(["user", "unlock", "zoe"]) == 0
+    assert main(["user", "reset-mfa", "zoe"]) == 0
+    assert main(["user", "show", "nobody"]) == 1

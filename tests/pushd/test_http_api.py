@@ -148,3 +148,44 @@ async def test_answers_match_their_schemas(harness: Harness) -> None:
     await phone.answer(enrolled, message, number=created["number"])
     _, done = await harness.call("GET", f"/v1/push/challenges/{created['id']}?wait=5", expect=200)
     jsonschema.validate(done, schema("Challenge"))
+
+
+async def test_mfa_answers_match_their_schemas(harness: Harness) -> None:
+    import time as clock
+
+    from mfa_core.oath import code_at, parse_otpauth_uri, totp_step
+    from tests.support.soft_webauthn import SoftAuthenticator
+
+    user = await harness.create_user("zed", email="zed@example.com")
+    jsonschema.validate(user, schema("AdminUser"))
+    _, result = await harness.call(
+        "POST", "/v1/login", json={"login": "zed", "password": "correct horse battery"}, expect=200
+    )
+    jsonschema.validate(result, schema("LoginResult"))
+    _, offer = await harness.call("POST", "/v1/users/zed/otp/registrations", expect=201)
+    jsonschema.validate(offer, schema("OtpOffer"))
+    params = parse_otpauth_uri(offer["uri"])
+    code = code_at(params, totp_step(clock.time()))
+    _, registered = await harness.call(
+        "POST", f"/v1/otp/registrations/{offer['id']}/confirm", json={"code": code}, expect=201
+    )
+    jsonschema.validate(registered, schema("Registered"))
+    _, started = await harness.call("POST", "/v1/users/zed/webauthn/registrations", expect=201)
+    jsonschema.validate(started, schema("WebAuthnStart"))
+    key = SoftAuthenticator()
+    await harness.call(
+        "POST", f"/v1/webauthn/registrations/{started['id']}",
+        json={"credential": key.create(started["options"], harness.services.ctx.settings.base_url)},
+        expect=201,
+    )  # fmt: skip
+    _, mfa = await harness.call("GET", "/v1/users/zed/mfa", expect=200)
+    jsonschema.validate(mfa, schema("Mfa"))
+    _, accepted = await harness.call(
+        "POST", "/v1/users/zed/recovery-codes/verify",
+        json={"code": registered["recovery_codes"][0]}, expect=200,
+    )  # fmt: skip
+    jsonschema.validate(accepted, schema("Accepted"))
+    _, events = await harness.call("GET", "/v1/admin/audit?username=zed", expect=200, admin=True)
+    jsonschema.validate(events, schema("AuditEvents"))
+    _, locks = await harness.call("GET", "/v1/admin/lockouts", expect=200, admin=True)
+    jsonschema.validate(locks, schema("Lockouts"))

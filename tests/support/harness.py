@@ -27,6 +27,7 @@ from pushd.settings import Settings
 from tests.support.phone import Enrolled, SimPhone
 
 MASTER_KEY = "5a" * 32
+PASSWORD = "correct horse battery"  # the test users' password
 
 
 class FakeTransport:
@@ -67,6 +68,8 @@ def pushd_settings(data_dir: Path, **changes: Any) -> Settings:
         public_url=f"http://127.0.0.1:{port}",
         api_key_cache_seconds=0.0,
         access_log=False,
+        password_time_cost=1,  # argon2id at test strength: the same code path, 100x cheaper
+        password_memory_kib=1024,
     )
     return dataclasses.replace(base, **changes)
 
@@ -78,6 +81,7 @@ class Harness:
     transport: FakeTransport
     api_key: str
     session: aiohttp.ClientSession
+    admin_key: str = ""
 
     @property
     def services(self) -> Services:
@@ -88,9 +92,17 @@ class Harness:
         return {"Authorization": f"Bearer {self.api_key}"}
 
     async def call(
-        self, method: str, path: str, *, json: object = None, expect: int | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        expect: int | None = None,
+        admin: bool = False,
     ) -> tuple[int, dict[str, Any]]:
-        response = await self.client.request(method, path, json=json, headers=self.auth)
+        key = self.admin_key if admin else self.api_key
+        headers = {"Authorization": f"Bearer {key}"}
+        response = await self.client.request(method, path, json=json, headers=headers)
         body: dict[str, Any] = await response.json()
         if expect is not None:
             assert response.status == expect, body
@@ -98,6 +110,19 @@ class Harness:
 
     def phone(self, *, ios: bool = False) -> SimPhone:
         return SimPhone(self.session, ios=ios)
+
+    async def create_user(
+        self, username: str, *, password: str = PASSWORD, **fields: Any
+    ) -> dict[str, Any]:
+        body = {"username": username, "password": password, **fields}
+        _, user = await self.call("POST", "/v1/admin/users", json=body, expect=201, admin=True)
+        return user
+
+    async def reauth(self, username: str, password: str = PASSWORD) -> str:
+        _, body = await self.call(
+            "POST", f"/v1/users/{username}/reauthenticate", json={"password": password}, expect=200
+        )
+        return str(body["reauth_token"])
 
     async def enrol(
         self, username: str, *, ios: bool = False
@@ -131,8 +156,10 @@ def make_harness(tmp_path: Path) -> Any:
         app = make_app(settings, transports=None if real_transports else fakes, clock=clock)
         server = TestServer(app, host="127.0.0.1", port=settings.port)
         async with TestClient(server) as client, aiohttp.ClientSession() as session:
-            key = await create_key(app[SERVICES].ctx.store, "tests", Scope.API, now=time.time())
-            yield Harness(client, app, transport, key, session)
+            store = app[SERVICES].ctx.store
+            key = await create_key(store, "tests", Scope.API, now=time.time())
+            admin = await create_key(store, "ops", Scope.ADMIN, now=time.time())
+            yield Harness(client, app, transport, key, session, admin_key=admin)
 
     return start
 

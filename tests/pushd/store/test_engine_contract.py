@@ -123,3 +123,16 @@ async def test_compare_and_set_lets_exactly_one_writer_win(engine: RecordEngine)
 
 async def test_ping(engine: RecordEngine) -> None:
     await engine.ping()
+
+
+async def test_append_only_streams(engine: RecordEngine) -> None:
+    for at, key in ((30.0, "u1"), (10.0, "u2"), (20.0, "u1"), (20.0, "u1")):
+        await engine.append("audit", at=at, key=key, data=f"{key}@{at}".encode())
+    await engine.append("other", at=15.0, key="u1", data=b"x")
+    everything = await engine.read("audit", key=None, since=0, until=100, limit=10)
+    assert [(at, key) for at, key, _ in everything] == [
+        (10.0, "u2"), (20.0, "u1"), (20.0, "u1"), (30.0, "u1"),
+    ]  # fmt: skip
+    mine = await engine.read("audit", key="u1", since=15, until=30, limit=10)
+    assert [data for _, _, data in mine] == [b"u1@20.0", b"u1@20.0"]
+    assert len(await engine.read("audit", key=None, since=0, until=100, limit=2)) == 2
