@@ -86,6 +86,25 @@ class Settings:
     throttle_lockout: float = _setting(30.0, "first lockout in seconds; doubles with each one")
     throttle_lockout_cap: float = _setting(3600.0, "longest lockout in seconds")
 
+    # --- email and SMS (account recovery) ---
+    email_mode: str = _setting("console", "console (log, codes masked) or smtp")
+    smtp_host: str = _setting("localhost", "SMTP server")
+    smtp_port: int = _setting(25, "SMTP port (587 for STARTTLS, 465 for TLS)")
+    smtp_starttls: bool = _setting(False, "upgrade the SMTP connection with STARTTLS")
+    smtp_tls: bool = _setting(False, "connect to SMTP over TLS from the start (port 465)")
+    smtp_username: str = _setting("", "SMTP login (optional)")
+    smtp_password: str = _setting("", "SMTP password", secret=True)
+    smtp_ca_file: str = _setting("", "CA certificates to trust for SMTP (default: the system's)")
+    email_from: str = _setting("Backstage <no-reply@localhost>", "the From of every email")
+    sms_mode: str = _setting("console", "console (log, codes masked), webhook or twilio")
+    sms_url: str = _setting("", "webhook: URL that takes {to, body} JSON; twilio: API base URL")
+    sms_token: str = _setting("", "webhook bearer token, or the Twilio auth token", secret=True)
+    sms_account_sid: str = _setting("", "twilio: the account SID")
+    sms_from: str = _setting("", "twilio: the sending number (E.164)")
+    message_retries: int = _setting(3, "attempts to hand an email or SMS over before failing")
+    templates_dir: str = _setting("", "directory of message templates overriding the built-in")
+    contact_review_days: int = _setting(180, "ask users to confirm phone and email this often")
+
     # --- push delivery: APNs (aioapns) ---
     apns_endpoint: str = _setting(
         "", "APNs host:port (default Apple's production host, or sandbox with APNS_SANDBOX)"
@@ -129,6 +148,12 @@ class Settings:
             raise SettingsError("PUSHD_OTP_DIGITS must be 6 or 8, PUSHD_OTP_ALGORITHM sha1/256/512")
         if self.throttle_max_failures < 1 or self.password_memory_kib < 8:
             raise SettingsError("PUSHD_THROTTLE_MAX_FAILURES >= 1, PUSHD_PASSWORD_MEMORY_KIB >= 8")
+        if self.email_mode not in ("console", "smtp") or self.sms_mode not in (
+            "console", "webhook", "twilio",
+        ):  # fmt: skip
+            raise SettingsError(
+                "PUSHD_EMAIL_MODE console|smtp; PUSHD_SMS_MODE console|webhook|twilio"
+            )
         if self.apns_cert_file and not self.apns_topic:
             raise SettingsError("APNs certificate auth needs PUSHD_APNS_TOPIC (the bundle id)")
         if self.push_retry_attempts < 1 or self.push_send_timeout <= 0:
