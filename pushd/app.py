@@ -17,6 +17,7 @@ from pushd.delivery.base import PushTransport
 from pushd.delivery.dispatcher import Dispatcher, RetryPolicy
 from pushd.delivery.factory import build_transports
 from pushd.keys import Vault, load_master_key, new_hash_key
+from pushd.messaging import Mailer, SmsSender, Templates, build_mailer, build_sms
 from pushd.metrics import Metrics
 from pushd.middleware import bearer_auth, count_requests, errors
 from pushd.routes import add_routes
@@ -73,6 +74,8 @@ def make_app(
                 await sweeper
             await services.registrations.close()
             await ctx.dispatcher.close()
+            await ctx.mailer.close()
+            await ctx.sms.close()
             await ctx.bus.close()
             await opened.close()
 
@@ -94,6 +97,8 @@ async def build_context(
     rng: RandomBytes = secrets.token_bytes,
     bus: DecisionBus | None = None,
     metrics: Metrics | None = None,
+    mailer: Mailer | None = None,
+    sms: SmsSender | None = None,
 ) -> Context:
     """Everything the services need; the CLI builds one too (without transports)."""
     vault = Vault([load_master_key(settings.master_key, settings.data_dir)])
@@ -122,6 +127,9 @@ async def build_context(
             clock=clock,
         ),
         metrics=app_metrics,
+        mailer=mailer or build_mailer(settings),
+        sms=sms or build_sms(settings),
+        templates=Templates(settings),
     )
 
 

@@ -7,15 +7,18 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from pushd.app import STORE_FILE, build_context, make_app, open_store
 from pushd.errors import ApiError
+from pushd.handlers.accounts_api import case_json
 from pushd.logs import JsonAccessLogger, configure_logging
 from pushd.services.api_keys import Scope, create_key, list_keys, revoke_key
 from pushd.services.bundle import Services
@@ -72,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     revoke.set_defaults(run=_store_command(_revoke_key))
 
+    _add_user_commands(commands)
+    _add_case_commands(commands)
+    push = commands.add_parser("push", help="push operations")
+    push_actions = push.add_subparsers(required=True, metavar="ACTION")
+    unsuspend = push_actions.add_parser(
+        "unsuspend", help="lift a user's push suspension and reset their fraud signals"
+    )
+    unsuspend.add_argument("username")
+    unsuspend.set_defaults(run=_store_command(_unsuspend))
+    return parser
+
+
+def _add_user_commands(commands: Any) -> None:
     user = commands.add_parser("user", help="users: add, show, set a password, unlock, reset MFA")
     users = user.add_subparsers(required=True, metavar="ACTION")
     add = users.add_parser("add", help="create a user")
@@ -92,14 +108,33 @@ def _parser() -> argparse.ArgumentParser:
     password.add_argument("username")
     password.set_defaults(run=_services_command(_set_password))
 
-    push = commands.add_parser("push", help="push operations")
-    push_actions = push.add_subparsers(required=True, metavar="ACTION")
-    unsuspend = push_actions.add_parser(
-        "unsuspend", help="lift a user's push suspension and reset their fraud signals"
-    )
-    unsuspend.add_argument("username")
-    unsuspend.set_defaults(run=_store_command(_unsuspend))
-    return parser
+
+def _add_case_commands(commands: Any) -> None:
+    case = commands.add_parser("case", help="manual-verification cases")
+    cases = case.add_subparsers(required=True, metavar="ACTION")
+    listing = cases.add_parser("list", help="cases, oldest first")
+    listing.add_argument("--state", help="opened, evidence_received, approved, rejected, closed")
+    listing.set_defaults(run=_services_command(_list_cases))
+    show = cases.add_parser("show", help="a case and its checks")
+    show.add_argument("case_id")
+    show.set_defaults(run=_services_command(_show_case))
+    document = cases.add_parser("document", help="write the ID document to a file to look at")
+    document.add_argument("case_id")
+    document.add_argument("--out", type=Path, required=True)
+    document.set_defaults(run=_services_command(_case_document))
+    check = cases.add_parser("check", help="record one check")
+    check.add_argument("case_id")
+    check.add_argument("check", choices=["names_match", "from_registered_email", "avatar_matches"])
+    check.add_argument("result", choices=["pass", "fail"])
+    check.add_argument("--note", default="")
+    check.set_defaults(run=_services_command(_case_check))
+    for decision in ("approve", "reject"):
+        decide = cases.add_parser(
+            decision, help=f"{decision} the case; it closes and the document is destroyed"
+        )
+        decide.add_argument("case_id")
+        decide.add_argument("--note", default="")
+        decide.set_defaults(run=_services_command(_decide_case), approve=decision == "approve")
 
 
 def serve_command(settings: Settings, _args: argparse.Namespace) -> int:
@@ -173,13 +208,20 @@ def _services_command(
 async def _add_user(services: Services, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     user = await create_user(
-        services.ctx, services.passwords, username=args.username, email=args.email,
-        phone=args.phone, password=password,
-    )  # fmt: skip
+        services.ctx,
+        services.passwords,
+        username=args.username,
+        email=args.email,
+        phone=args.phone,
+        password=password,
+    )
     await services.audit.record(
-        "admin", user_id=user.user_id, username=user.account.username, actor="cli",
+        "admin",
+        user_id=user.user_id,
+        username=user.account.username,
+        actor="cli",
         detail="user created",
-    )  # fmt: skip
+    )
     sys.stdout.write(json.dumps(user_json(user)) + "\n")
     return 0
 
@@ -192,12 +234,16 @@ async def _show_user(services: Services, args: argparse.Namespace) -> int:
 
 async def _set_password(services: Services, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n")
-    user = await update_account(services.ctx, services.passwords, args.username,
-                                {"password": password})  # fmt: skip
+    user = await update_account(
+        services.ctx, services.passwords, args.username, {"password": password}
+    )
     await services.audit.record(
-        "admin", user_id=user.user_id, username=user.account.username, actor="cli",
+        "admin",
+        user_id=user.user_id,
+        username=user.account.username,
+        actor="cli",
         detail="password set",
-    )  # fmt: skip
+    )
     sys.stderr.write(f"password set for {user.account.username}\n")
     return 0
 
@@ -211,6 +257,42 @@ async def _unlock_user(services: Services, args: argparse.Namespace) -> int:
 async def _reset_mfa(services: Services, args: argparse.Namespace) -> int:
     await services.admin.reset_mfa(args.username, actor="cli")
     sys.stderr.write(f"MFA reset for {args.username}: set-up at the next login\n")
+    return 0
+
+
+async def _list_cases(services: Services, args: argparse.Namespace) -> int:
+    for record in await services.cases.list(args.state):
+        sys.stdout.write(json.dumps(case_json(record, operator=True)) + "\n")
+    return 0
+
+
+async def _show_case(services: Services, args: argparse.Namespace) -> int:
+    record = await services.cases.get(args.case_id)
+    sys.stdout.write(json.dumps(case_json(record, operator=True), indent=1) + "\n")
+    return 0
+
+
+async def _case_document(services: Services, args: argparse.Namespace) -> int:
+    data, kind = await services.cases.evidence(args.case_id, actor="cli")
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    sys.stderr.write(f"wrote {kind} to {args.out} (mode 0600): delete it when done\n")
+    return 0
+
+
+async def _case_check(services: Services, args: argparse.Namespace) -> int:
+    await services.cases.check(
+        args.case_id, args.check, passed=args.result == "pass", note=args.note, actor="cli"
+    )
+    return 0
+
+
+async def _decide_case(services: Services, args: argparse.Namespace) -> int:
+    record = await services.cases.decide(
+        args.case_id, approve=args.approve, note=args.note, actor="cli"
+    )
+    sys.stderr.write(f"case {args.case_id} {record.case.state}; the document is destroyed\n")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pushd import openapi_mfa
+from pushd import openapi_accounts, openapi_mfa
 
 JSON = "application/json"
 Schema = dict[str, Any]
@@ -357,11 +357,12 @@ def openapi_spec() -> Schema:
             **_registration_paths(),
             **_challenge_paths(),
             **openapi_mfa.paths(),
+            **openapi_accounts.paths(),
             **_device_paths(),
             **_ops_paths(),
         },
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, **openapi_mfa.SCHEMAS},
+            "schemas": {**SCHEMAS, **openapi_mfa.SCHEMAS, **openapi_accounts.SCHEMAS},
         },
     }

@@ -99,6 +99,10 @@ SCHEMAS: dict[str, Schema] = {
             "state_changed_at": TIME, "next_step": ref("NextStep"),
             "devices": {"type": "array", "items": ref("Device")},
             "recovery_codes_remaining": {"type": "integer"}, "push_suspended": {"type": "boolean"},
+            "mfa_review_due": {"type": "boolean", "description":
+                               "after a recovery: prompt the user to reset their devices"},
+            "contact_review_due": {"type": "boolean", "description":
+                                   "ask the user to confirm or update phone and email"},
         },
     },
     "Devices": {"type": "object", "properties": {"devices": {"type": "array",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pushd.handlers import admin_api, device, methods_api, mfa_api, ops, push_api
+from pushd.handlers import accounts_api, admin_api, device, methods_api, mfa_api, ops, push_api
 
 
 def add_routes(app: web.Application) -> None:
@@ -44,6 +44,19 @@ def add_routes(app: web.Application) -> None:
             web.post(
                 "/v1/webauthn/authentications/{id}", methods_api.complete_webauthn_authentication
             ),
+            # accounts and account recovery
+            web.post("/v1/accounts", accounts_api.sign_up),
+            web.post("/v1/accounts/verify-email", accounts_api.verify_email),
+            web.post("/v1/password-resets", accounts_api.request_password_reset),
+            web.post("/v1/password-resets/complete", accounts_api.reset_password),
+            web.get("/v1/users/{username}/contact", accounts_api.contact),
+            web.post("/v1/users/{username}/contact", accounts_api.contact),
+            web.post("/v1/users/{username}/alternative", accounts_api.start_alternative),
+            web.post("/v1/alternative/{id}/resend", accounts_api.resend_alternative),
+            web.post("/v1/alternative/{id}/verify", accounts_api.verify_alternative),
+            web.post("/v1/users/{username}/cases", accounts_api.open_case),
+            web.put("/v1/cases/{id}/evidence", accounts_api.upload_evidence),
+            web.get("/v1/cases/{id}", accounts_api.get_case),
             # operators
             web.post("/v1/admin/users", admin_api.create),
             web.get("/v1/admin/users/{username}", admin_api.show),
@@ -52,6 +65,11 @@ def add_routes(app: web.Application) -> None:
             web.post("/v1/admin/users/{username}/unlock", admin_api.unlock),
             web.get("/v1/admin/audit", admin_api.audit),
             web.get("/v1/admin/lockouts", admin_api.lockouts),
+            web.get("/v1/admin/cases", admin_api.list_cases),
+            web.get("/v1/admin/cases/{id}", admin_api.show_case),
+            web.get("/v1/admin/cases/{id}/evidence", admin_api.case_evidence),
+            web.post("/v1/admin/cases/{id}/checks", admin_api.case_check),
+            web.post("/v1/admin/cases/{id}/{decision:approve|reject}", admin_api.decide_case),
             web.get("/v1/openapi.json", ops.openapi),
             web.get("/healthz", ops.healthz),
             web.get("/readyz", ops.readyz),

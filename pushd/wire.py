@@ -189,6 +189,8 @@ def mfa_json(status: MfaStatus) -> dict[str, object]:
         "devices": [device_json(d) for d in user.profile.devices],
         "recovery_codes_remaining": user.recovery_codes_remaining,
         "push_suspended": status.push_suspended,
+        "mfa_review_due": user.account.mfa_review_due,
+        "contact_review_due": status.contact_review_due,
     }
     if user.profile.state_changed_at is not None:
         out["state_changed_at"] = timestamp(user.profile.state_changed_at)

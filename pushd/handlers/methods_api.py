@@ -29,10 +29,14 @@ async def start_otp(request: web.Request) -> web.Response:
         request.match_info["username"], kind=OathKind(str(kind))
     )
     return web.json_response(
-        {"id": offer.enrolment_id, "uri": offer.uri, "qr_svg": offer.qr_svg,
-         "expires_at": timestamp(offer.expires_at)},
+        {
+            "id": offer.enrolment_id,
+            "uri": offer.uri,
+            "qr_svg": offer.qr_svg,
+            "expires_at": timestamp(offer.expires_at),
+        },
         status=201,
-    )  # fmt: skip
+    )
 
 
 async def confirm_otp(request: web.Request) -> web.Response:
@@ -62,10 +66,13 @@ async def start_webauthn_registration(request: web.Request) -> web.Response:
         request.match_info["username"], name=optional_string(body, "name", max_chars=64)
     )
     return web.json_response(
-        {"id": started.ceremony_id, "options": started.options,
-         "expires_at": timestamp(started.expires_at)},
+        {
+            "id": started.ceremony_id,
+            "options": started.options,
+            "expires_at": timestamp(started.expires_at),
+        },
         status=201,
-    )  # fmt: skip
+    )
 
 
 async def complete_webauthn_registration(request: web.Request) -> web.Response:
@@ -86,10 +93,13 @@ async def start_webauthn_authentication(request: web.Request) -> web.Response:
         request.match_info["username"]
     )
     return web.json_response(
-        {"id": started.ceremony_id, "options": started.options,
-         "expires_at": timestamp(started.expires_at)},
+        {
+            "id": started.ceremony_id,
+            "options": started.options,
+            "expires_at": timestamp(started.expires_at),
+        },
         status=201,
-    )  # fmt: skip
+    )
 
 
 async def complete_webauthn_authentication(request: web.Request) -> web.Response:

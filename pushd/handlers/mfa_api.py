@@ -24,9 +24,10 @@ async def login(request: web.Request) -> web.Response:
     body = await read_json(request)
     only_keys(body, {"login", "password", "client_ip"})
     user = await services.login.check_password(
-        required_string(body, "login", max_chars=320), required_string(body, "password"),
+        required_string(body, "login", max_chars=320),
+        required_string(body, "password"),
         client_ip=client_ip(body),
-    )  # fmt: skip
+    )
     step = next_step(user.profile, recovery_codes_remaining=user.recovery_codes_remaining)
     return web.json_response({"username": user.account.username, "next_step": next_step_json(step)})
 

@@ -44,9 +44,12 @@ class Admin:
         if guard is not None and guard.changed:
             lifted += 1
         await self._audit.record(
-            "admin", user_id=user.user_id, username=username, actor=actor,
+            "admin",
+            user_id=user.user_id,
+            username=username,
+            actor=actor,
             detail=f"unlock ({lifted} lifted)",
-        )  # fmt: skip
+        )
         return lifted
 
     async def audit(

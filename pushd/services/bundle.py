@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pushd.services.accounts import Accounts
 from pushd.services.admin import Admin
+from pushd.services.alternative import Alternative
 from pushd.services.api_keys import KeyChecker
 from pushd.services.audit import Audit
+from pushd.services.cases import Cases
 from pushd.services.challenges import ChallengeService
 from pushd.services.context import Context
 from pushd.services.device import DeviceReplies
@@ -38,6 +41,9 @@ class Services:
     otp: Otp
     webauthn: WebAuthn
     admin: Admin
+    accounts: Accounts
+    alternative: Alternative
+    cases: Cases
     keys: KeyChecker
     sweeper: Sweeper
 
@@ -51,6 +57,7 @@ class Services:
         registrations = RegistrationService(ctx, challenges, codes, audit)
         login = Login(ctx, audit, throttler, passwords)
         reauth = Reauth(ctx, audit, login)
+        admin = Admin(ctx, audit, throttler)
         return cls(
             ctx=ctx,
             audit=audit,
@@ -65,7 +72,10 @@ class Services:
             mfa=Mfa(ctx, audit, reauth),
             otp=Otp(ctx, audit, throttler, codes),
             webauthn=WebAuthn(ctx, audit, codes),
-            admin=Admin(ctx, audit, throttler),
+            admin=admin,
+            accounts=Accounts(ctx, audit, passwords),
+            alternative=Alternative(ctx, audit, throttler),
+            cases=Cases(ctx, audit, admin),
             keys=KeyChecker(ctx.store, cache_seconds=ctx.settings.api_key_cache_seconds),
             sweeper=Sweeper(ctx, challenges, registrations),
         )

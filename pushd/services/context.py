@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from mfa_core.entropy import RandomBytes
 from pushd.delivery.dispatcher import Dispatcher
 from pushd.keys import Vault
+from pushd.messaging import Mailer, SmsSender, Templates
 from pushd.metrics import Metrics
 from pushd.settings import Settings
 from pushd.store.tables import Store
@@ -26,3 +27,6 @@ class Context:
     bus: DecisionBus
     dispatcher: Dispatcher
     metrics: Metrics
+    mailer: Mailer
+    sms: SmsSender
+    templates: Templates

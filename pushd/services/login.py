@@ -41,18 +41,26 @@ class Login:
         given = password if isinstance(password, str) else ""
         if not await self._passwords.verify(stored, given) or user is None or stored is None:
             await self._throttler.failed(
-                keys, user_id=user.user_id if user else "",
+                keys,
+                user_id=user.user_id if user else "",
                 username=user.account.username if user else "",
-            )  # fmt: skip
+            )
             await self._audit.record(
-                "login", user_id=user.user_id if user else "",
-                username=user.account.username if user else "", method="password",
-                outcome="failure", client_ip=client_ip or "",
-            )  # fmt: skip
+                "login",
+                user_id=user.user_id if user else "",
+                username=user.account.username if user else "",
+                method="password",
+                outcome="failure",
+                client_ip=client_ip or "",
+            )
             raise invalid_credentials()
         await self._throttler.succeeded(keys)
         await self._audit.record(
-            "login", user_id=user.user_id, username=user.account.username, method="password",
-            outcome="success", client_ip=client_ip or "",
-        )  # fmt: skip
+            "login",
+            user_id=user.user_id,
+            username=user.account.username,
+            method="password",
+            outcome="success",
+            client_ip=client_ip or "",
+        )
         return user

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from mfa_core import profile as rules
+from mfa_core.account_recovery import contact_review_due
 from mfa_core.profile import Device, MfaProfile, NextStep
 from pushd.errors import ApiError
 from pushd.services.audit import Audit
@@ -20,6 +21,7 @@ class MfaStatus:
     user: UserRecord
     next_step: NextStep
     push_suspended: bool
+    contact_review_due: bool
 
 
 class Mfa:
@@ -37,6 +39,11 @@ class Mfa:
                 user.profile, recovery_codes_remaining=user.recovery_codes_remaining
             ),
             push_suspended=guard is not None and guard.record.suspended_at is not None,
+            contact_review_due=contact_review_due(
+                user.account.contact_confirmed_at,
+                now=self._ctx.clock(),
+                every_days=self._ctx.settings.contact_review_days,
+            ),
         )
 
     async def choose(self, username: str, choice: str) -> MfaStatus:
@@ -54,9 +61,11 @@ class Mfa:
             username, lambda p: rules.rename_device(p, device_id, text)
         )
         await self._audit.record(
-            "device_renamed", user_id=user.user_id, username=user.account.username,
+            "device_renamed",
+            user_id=user.user_id,
+            username=user.account.username,
             detail=device_id,
-        )  # fmt: skip
+        )
         return user.profile.device(device_id)
 
     async def remove(self, username: str, device_id: str, reauth_token: object) -> MfaStatus:
@@ -83,9 +92,12 @@ class Mfa:
         if mutated is None:
             raise ApiError(404, "user_not_found", "no such user")
         await self._audit.record(
-            "device_removed", user_id=current.record.user_id, username=username,
-            method=str(removed.kind), detail=device_id,
-        )  # fmt: skip
+            "device_removed",
+            user_id=current.record.user_id,
+            username=username,
+            method=str(removed.kind),
+            detail=device_id,
+        )
         return await self.status(username)
 
     async def _change_profile(

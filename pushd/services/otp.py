@@ -122,10 +122,13 @@ class Otp:
             raise not_found("user")
         codes = await self._codes.issue(enrolment.user_id, device_id) or ()
         await self._audit.record(
-            "registration", user_id=enrolment.user_id,
-            username=mutated.record.account.username, method="otp", outcome="confirmed",
+            "registration",
+            user_id=enrolment.user_id,
+            username=mutated.record.account.username,
+            method="otp",
+            outcome="confirmed",
             detail=device_id,
-        )  # fmt: skip
+        )
         return device, codes
 
     async def verify(self, username: str, code: object, *, client_ip: str | None) -> Device:
@@ -198,6 +201,10 @@ class Otp:
 
     async def _login_event(self, user: UserRecord, outcome: str, client_ip: str | None) -> None:
         await self._audit.record(
-            "login", user_id=user.user_id, username=user.account.username, method="otp",
-            outcome=outcome, client_ip=client_ip or "",
-        )  # fmt: skip
+            "login",
+            user_id=user.user_id,
+            username=user.account.username,
+            method="otp",
+            outcome=outcome,
+            client_ip=client_ip or "",
+        )

@@ -40,9 +40,11 @@ class Reauth:
         )
         await self._ctx.store.reauthentications.insert(_digest(token), record)
         await self._audit.record(
-            "reauthenticated", user_id=user.user_id, username=user.account.username,
+            "reauthenticated",
+            user_id=user.user_id,
+            username=user.account.username,
             client_ip=client_ip or "",
-        )  # fmt: skip
+        )
         return token, record.expires_at
 
     async def checked_at(self, user: UserRecord, token: object) -> float:
@@ -52,6 +54,9 @@ class Reauth:
         found = await self._ctx.store.reauthentications.get(_digest(token))
         if found is None or found.record.user_id != user.user_id:
             raise reauth_required()
+        changed = user.account.password_changed_at
+        if changed is not None and found.record.at < changed:
+            raise reauth_required()  # a password reset ends every earlier re-authentication
         return found.record.at
 
 

@@ -45,7 +45,9 @@ class RecoveryCodes:
 
         def with_set(user: UserRecord) -> UserRecord:
             kept = tuple(s for s in user.recovery if s.owner != owner)
-            return replace(user, recovery=(*kept, code_set))
+            # A new device answers the prompt to review MFA after a recovery.
+            account = replace(user.account, mfa_review_due=False)
+            return replace(user, recovery=(*kept, code_set), account=account)
 
         mutated = await self._ctx.store.users.mutate(user_id, with_set)
         return codes if mutated is not None else None
@@ -72,26 +74,34 @@ class RecoveryCodes:
 
         def consumed(current: UserRecord) -> UserRecord:
             match = redeem_recovery_code(current.recovery, given, key=self._ctx.hash_key)
-            sets = tuple(match.updated if s.owner == match.owner else s
-                         for s in current.recovery)  # fmt: skip
-            return replace(current, recovery=sets)
+            sets = tuple(match.updated if s.owner == match.owner else s for s in current.recovery)
+            account = replace(current.account, mfa_review_due=True)  # prompt: reset your device
+            return replace(current, recovery=sets, account=account)
 
         try:
             mutated = await self._ctx.store.users.mutate(user.user_id, consumed)
         except (CodeMismatch, CodeReplayed):
             await self._throttler.failed(keys, user_id=user.user_id, username=user.account.username)
             await self._audit.record(
-                "login", user_id=user.user_id, username=user.account.username,
-                method="recovery_code", outcome="failure", client_ip=client_ip or "",
-            )  # fmt: skip
+                "login",
+                user_id=user.user_id,
+                username=user.account.username,
+                method="recovery_code",
+                outcome="failure",
+                client_ip=client_ip or "",
+            )
             raise invalid_code() from None
         if mutated is None:
             raise invalid_code()
         await self._throttler.succeeded(keys)
         remaining = mutated.record.recovery_codes_remaining
         await self._audit.record(
-            "login", user_id=user.user_id, username=user.account.username,
-            method="recovery_code", outcome="success", client_ip=client_ip or "",
+            "login",
+            user_id=user.user_id,
+            username=user.account.username,
+            method="recovery_code",
+            outcome="success",
+            client_ip=client_ip or "",
             detail=f"{remaining} left",
-        )  # fmt: skip
+        )
         return remaining

@@ -264,9 +264,13 @@ class RegistrationService:
             return
         await self._move(registration_id, PushEvent.APPROVE)
         await self._audit.record(
-            "registration", user_id=record.user_id, username=record.username, method="push",
-            outcome="confirmed", detail=device.device_id,
-        )  # fmt: skip
+            "registration",
+            user_id=record.user_id,
+            username=record.username,
+            method="push",
+            outcome="confirmed",
+            detail=device.device_id,
+        )
 
     async def _move(
         self, registration_id: str, event: PushEvent, *, reason: str | None = None

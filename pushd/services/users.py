@@ -132,8 +132,9 @@ async def update_account(
     account = current.account
     if "email" in changes:
         email = clean_email(changes["email"]) if changes["email"] is not None else None
-        account = replace(account, email=email, email_verified=email == account.email and
-                          account.email_verified)  # fmt: skip
+        account = replace(
+            account, email=email, email_verified=email == account.email and account.email_verified
+        )
     if "phone" in changes:
         phone = changes["phone"]
         account = replace(account, phone=clean_phone(phone) if phone is not None else None)

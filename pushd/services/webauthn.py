@@ -97,16 +97,22 @@ class WebAuthn:
             return replace(
                 current,
                 profile=add_device(current.profile, device, now=now),
-                webauthn=(*current.webauthn, WebAuthnDevice(device_id=device.device_id,
-                                                            credential=verified)),
-            )  # fmt: skip
+                webauthn=(
+                    *current.webauthn,
+                    WebAuthnDevice(device_id=device.device_id, credential=verified),
+                ),
+            )
 
         await self._ctx.store.users.mutate(user.user_id, with_key)
         codes = await self._codes.issue(user.user_id, device.device_id) or ()
         await self._audit.record(
-            "registration", user_id=user.user_id, username=user.account.username,
-            method="webauthn", outcome="confirmed", detail=device.device_id,
-        )  # fmt: skip
+            "registration",
+            user_id=user.user_id,
+            username=user.account.username,
+            method="webauthn",
+            outcome="confirmed",
+            detail=device.device_id,
+        )
         return device, codes
 
     async def start_authentication(self, username: str) -> CeremonyStart:
@@ -124,8 +130,12 @@ class WebAuthn:
     ) -> Device:
         ceremony = await self._take(ceremony_id, AUTHENTICATION)
         user = await self._user(ceremony.user_id)
-        audit = {"user_id": user.user_id, "username": user.account.username,
-                 "method": "webauthn", "client_ip": client_ip or ""}  # fmt: skip
+        audit = {
+            "user_id": user.user_id,
+            "username": user.account.username,
+            "method": "webauthn",
+            "client_ip": client_ip or "",
+        }
         try:
             login = verify_authentication(
                 rp=self.rp,
@@ -153,9 +163,10 @@ class WebAuthn:
                 raise PossibleClonedAuthenticator("sign count moved backwards meanwhile")
             keys = tuple(
                 replace(d, credential=replace(login.credential, name=d.credential.name))
-                if d.device_id == used.device_id else d
+                if d.device_id == used.device_id
+                else d
                 for d in current.webauthn
-            )  # fmt: skip
+            )
             return replace(
                 current,
                 webauthn=keys,
@@ -173,9 +184,14 @@ class WebAuthn:
         return mutated.record.profile.device(used.device_id)
 
     async def _begin(
-        self, user: UserRecord, kind: str, challenge: bytes, options: dict[str, object],
-        *, name: str = "",
-    ) -> CeremonyStart:  # fmt: skip
+        self,
+        user: UserRecord,
+        kind: str,
+        challenge: bytes,
+        options: dict[str, object],
+        *,
+        name: str = "",
+    ) -> CeremonyStart:
         ceremony = Ceremony(
             ceremony_id=str(uuid.UUID(bytes=self._ctx.rng(16), version=4)),
             user_id=user.user_id,

@@ -94,6 +94,10 @@ class RecordEngine(Protocol):
         """Entries with ``since <= at < until`` (for ``key``, or all), oldest first."""
         ...
 
+    async def scrub(self) -> None:
+        """Leave no copy of deleted data on disk (after destroying an ID document)."""
+        ...
+
     async def purge_expired(self) -> int:
         """Drop expired records now (engines with native expiry return 0)."""
         ...

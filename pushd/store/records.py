@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mfa_core.account_recovery import AlternativeChallenge, ManualCase
 from mfa_core.oath import OathKind
 from mfa_core.profile import MfaProfile
 from mfa_core.push import NumberMatch, PushType
@@ -53,6 +54,8 @@ class Account:
     phone: str | None = None
     password_hash: str | None = None
     password_changed_at: float | None = None
+    contact_confirmed_at: float | None = None
+    mfa_review_due: bool = False  # set after a recovery code or the alternative method
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,6 +209,36 @@ class AuditEvent:
     actor: str = ""
     client_ip: str = ""
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailToken:
+    """A single-use link sent by email: verify an address, or reset a password."""
+
+    purpose: str  # "verify_email" | "password_reset"
+    user_id: str
+    email: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlternativeRecord:
+    """The alternative method in progress: two codes out, both needed back."""
+
+    alternative_id: str
+    user_id: str
+    challenge: AlternativeChallenge
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseRecord:
+    """A manual-verification case; the ID document itself lives sealed under evidence_ref."""
+
+    case: ManualCase
+    user_id: str
+    note: str = ""
+    evidence_type: str = ""
+    evidence_size: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

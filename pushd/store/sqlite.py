@@ -157,6 +157,11 @@ class SQLiteEngine:
     ) -> Sequence[tuple[float, str, bytes]]:
         return await self._run(self._read, stream, key, since, until, limit)
 
+    async def scrub(self) -> None:
+        """Deleted rows are already zeroed (secure_delete); the write-ahead log still holds
+        their old pages until it is checkpointed and truncated."""
+        await asyncio.to_thread(_checkpoint, self._path, "TRUNCATE")
+
     async def purge_expired(self) -> int:
         return await self._transaction(self._purge, self._clock())
 
@@ -227,6 +232,7 @@ class SQLiteEngine:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread does it
         conn.execute("PRAGMA busy_timeout=0")  # never block the loop: _run retries
+        conn.execute("PRAGMA secure_delete=ON")  # deleted content is overwritten with zeros
         conn.executescript(_SCHEMA)
         (current,) = conn.execute("PRAGMA user_version").fetchone()
         if current > SCHEMA_VERSION:

@@ -9,9 +9,12 @@ from typing import Generic, TypeVar
 from pushd.store import codec
 from pushd.store.engine import AlreadyExists, RecordEngine, VersionConflict
 from pushd.store.records import (
+    AlternativeRecord,
     ApiKeyRecord,
+    CaseRecord,
     Ceremony,
     ChallengeRecord,
+    EmailToken,
     OtpEnrolment,
     PushGuard,
     Reauthentication,
@@ -179,6 +182,12 @@ def _seen_options(record: Seen) -> WriteOptions:
     return WriteOptions(expires_at=record.at + POLL_NONCE_RETENTION)
 
 
+def _case_options(record: CaseRecord) -> WriteOptions:
+    """One case at a time per user: the open case owns the user's ``open_case`` lookup."""
+    is_open = str(record.case.state) != "closed"
+    return WriteOptions(lookups=[("open_case", record.user_id)] if is_open else [])
+
+
 def _throttle_expiry(record: Throttle) -> float:
     latest = max((*record.failures, record.locked_until, record.last_lockout_at or 0.0))
     return latest + THROTTLE_RETENTION
@@ -206,6 +215,15 @@ class Store:
             engine, "reauth", Reauthentication, _expiring(lambda r: r.expires_at)
         )
         self.throttles = Table(engine, "throttle", Throttle, _expiring(_throttle_expiry))
+        self.email_tokens = Table(
+            engine, "email_token", EmailToken, _expiring(lambda r: r.expires_at)
+        )
+        self.alternatives = Table(
+            engine, "alternative", AlternativeRecord,
+            _expiring(lambda r: r.challenge.expires_at + DECIDED_RETENTION),
+        )  # fmt: skip
+        self.cases = Table(engine, "case", CaseRecord, _case_options)
+        self.evidence = Table(engine, "evidence", SealedValue)
 
     async def user_id_by(self, lookup: str, value: str) -> str | None:
         found = await self.engine.find(lookup, value)
