@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck pytest bench clean
+.PHONY: setup run test lint typecheck pytest bench clean browser
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "pushd needs Python 3.11 or newer"; exit 1; }
@@ -32,7 +32,13 @@ pytest: setup
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='mfa_core/*' --fail-under=100
 
-test: lint typecheck pytest
+# Debian's Chromium for the browser tests, when this machine can install it (root + apt).
+browser:
+	@[ -x /usr/bin/chromium ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } || \
+		echo "make: no /usr/bin/chromium: the browser tests will be skipped"
+
+test: browser lint typecheck pytest
 
 bench: setup
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \

@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from pushd.handlers import accounts_api, admin_api, device, methods_api, mfa_api, ops, push_api
+from pushd.web import add_web_routes
 
 
 def add_routes(app: web.Application) -> None:
+    add_web_routes(app)
     app.add_routes(
         [
             web.post("/v1/users/{username}/push/registrations", push_api.start_registration),
