@@ -26,6 +26,8 @@ from pushd.services.context import Context
 from pushd.settings import Settings
 from pushd.store.engine import AlreadyExists
 from pushd.store.records import SealedValue
+from pushd.store.redis_bus import RedisBus
+from pushd.store.redis_engine import RedisEngine
 from pushd.store.sqlite import SQLiteEngine
 from pushd.store.tables import Store
 from pushd.waiters import DecisionBus, LocalBus, WaiterHub
@@ -59,7 +61,7 @@ def make_app(
             transports=transports if transports is not None else build_transports(settings),
             clock=clock,
             rng=rng,
-            bus=bus or LocalBus(),
+            bus=bus or default_bus(opened, app_metrics),
             metrics=app_metrics,
         )
         ctx.hub.observe(app_metrics.waiters.set)
@@ -84,8 +86,26 @@ def make_app(
 
 
 async def open_store(settings: Settings, clock: Callable[[], float] = time.time) -> Store:
-    """The embedded store in ``settings.data_dir``."""
+    """Redis when ``settings.redis_url`` is set, else the embedded store in ``data_dir``."""
+    if settings.redis_url:
+        return Store(
+            await RedisEngine.open(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                pool_size=settings.redis_pool_size,
+                command_timeout=settings.redis_timeout,
+                clock=clock,
+            )
+        )
     return Store(await SQLiteEngine.open(settings.data_dir / STORE_FILE, clock=clock))
+
+
+def default_bus(store: Store, metrics: Metrics | None = None) -> DecisionBus:
+    """Decisions reach every instance sharing a Redis store; one process needs no more."""
+    engine = store.engine
+    if isinstance(engine, RedisEngine):
+        return RedisBus(engine.client, engine.keys.decisions, metrics=metrics)
+    return LocalBus()
 
 
 async def build_context(
@@ -103,7 +123,7 @@ async def build_context(
     """Everything the services need; the CLI builds one too (without transports)."""
     vault = Vault([load_master_key(settings.master_key, settings.data_dir)])
     hub = WaiterHub()
-    decision_bus = bus or LocalBus()
+    decision_bus = bus or default_bus(store, metrics)
     await decision_bus.start(hub)
     app_metrics = metrics or Metrics()
     return Context(

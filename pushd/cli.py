@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pushd.app import STORE_FILE, build_context, make_app, open_store
+from pushd.app import build_context, make_app, open_store
 from pushd.errors import ApiError
 from pushd.handlers.accounts_api import case_json
 from pushd.logs import JsonAccessLogger, configure_logging
@@ -25,7 +25,6 @@ from pushd.services.bundle import Services
 from pushd.services.fatigue import lift_suspension
 from pushd.services.users import create_user, require_user, update_account
 from pushd.settings import Settings, SettingsError, describe_settings, load_settings
-from pushd.store.sqlite import SQLiteEngine
 from pushd.store.tables import Store
 from pushd.wire import user_json
 
@@ -173,8 +172,7 @@ def _store_command(
 ) -> Callable[[Settings, argparse.Namespace], int]:
     def run(settings: Settings, args: argparse.Namespace) -> int:
         async def with_store() -> int:
-            engine = await SQLiteEngine.open(settings.data_dir / STORE_FILE, clock=time.time)
-            store = Store(engine)
+            store = await open_store(settings)
             try:
                 return await action(store, args)
             finally:
@@ -191,13 +189,18 @@ def _services_command(
     def run(settings: Settings, args: argparse.Namespace) -> int:
         async def with_services() -> int:
             store = await open_store(settings)
+            ctx = None
             try:
-                services = Services.build(await build_context(settings, store))
-                return await action(services, args)
+                ctx = await build_context(settings, store)
+                return await action(Services.build(ctx), args)
             except ApiError as e:
                 sys.stderr.write(f"pushd: {e.message}\n")
                 return 1
             finally:
+                if ctx is not None:
+                    await ctx.bus.close()
+                    await ctx.mailer.close()
+                    await ctx.sms.close()
                 await store.close()
 
         return asyncio.run(with_services())

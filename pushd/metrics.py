@@ -64,5 +64,14 @@ class Metrics:
             ["route", "method", "status"], registry=r,
         )  # fmt: skip
 
+        self.bus_events = Counter(
+            "pushd_bus_events_total",
+            "Decision bus events: received, publish_failed, reconnected",
+            ["event"], registry=r,
+        )  # fmt: skip
+        self.bus_up = Gauge(
+            "pushd_bus_up", "1 while decisions from other instances reach this one", registry=r
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,9 +12,10 @@ from mfa_core.errors import MfaError
 from pushd.appkeys import SERVICES
 from pushd.errors import ApiError, from_mfa_error
 from pushd.services.api_keys import Scope
-from pushd.store.engine import StoreError
+from pushd.store.engine import StoreError, VersionConflict
 
 log = logging.getLogger("pushd.http")
+RETRY_SOON = {"Retry-After": "1"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _HTTP_CODES = {
@@ -38,20 +39,24 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as e:
-        return error_response(e)
+        error = e
     except MfaError as e:
-        return error_response(from_mfa_error(e))
+        error = from_mfa_error(e)
     except web.HTTPException as e:
         if e.status < 400:
             raise
         code = _HTTP_CODES.get(e.status, "http_error")
-        return error_response(ApiError(e.status, code, e.reason, headers=_allow(e)))
+        error = ApiError(e.status, code, e.reason, headers=_allow(e))
+    except VersionConflict:  # a record that kept changing under contention: transient
+        log.warning("gave up on a contended record", exc_info=True)
+        error = ApiError(503, "busy", "too many changes at once; try again", headers=RETRY_SOON)
     except StoreError:
         log.exception("store unavailable")
-        return error_response(ApiError(503, "unavailable", "storage is unavailable; try again"))
+        error = ApiError(503, "unavailable", "storage is unavailable; try again")
     except Exception:  # the last line of defence: log it, never show a traceback
         log.exception("unhandled error")
-        return error_response(ApiError(500, "internal_error", "something went wrong"))
+        error = ApiError(500, "internal_error", "something went wrong")
+    return error_response(error)
 
 
 @web.middleware

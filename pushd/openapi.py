@@ -31,7 +31,7 @@ def _ok(description: str, schema: str, status_headers: Schema | None = None) -> 
 UNAUTHORIZED = _error("Missing or wrong API key", "unauthorized")
 INVALID = _error("The request is malformed", "invalid_request", "payload_too_large")
 NOT_FOUND = _error("Nothing with that id", "not_found")
-UNAVAILABLE = _error("Storage is unavailable", "unavailable")
+UNAVAILABLE = _error("Storage is unavailable or busy; try again", "unavailable", "busy")
 WAIT_PARAM: Schema = {
     "name": "wait",
     "in": "query",
@@ -165,7 +165,15 @@ SCHEMAS: dict[str, Schema] = {
         },
     },
     "Empty": {"type": "object", "maxProperties": 0},
-    "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
+    "Health": {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "store": {"type": "string", "enum": ["up", "down"]},
+            "bus": {"type": "string", "enum": ["up", "down"]},
+        },
+        "required": ["status"],
+    },
 }
 
 
@@ -337,7 +345,7 @@ def _ops_paths() -> dict[str, Schema]:
 
     return {
         "/healthz": probe("Liveness", "healthz"),
-        "/readyz": probe("Readiness: the store answers", "readyz"),
+        "/readyz": probe("Readiness: the store answers and decisions arrive", "readyz"),
     }
 
 

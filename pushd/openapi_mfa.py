@@ -37,7 +37,7 @@ def operation(
         "responses": {
             status: {"description": "OK", "content": {JSON: {"schema": ref(schema)}}},
             "401": error("Missing or wrong key", "unauthorized"),
-            "503": error("Storage is unavailable", "unavailable"),
+            "503": error("Storage is unavailable or busy; try again", "unavailable", "busy"),
             **(errors or {}),
         },
     }

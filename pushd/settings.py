@@ -66,6 +66,20 @@ class Settings:
         5, "suspend push for a user after this many fraud signals (0: never)"
     )
 
+    # --- storage: the embedded store, or Redis for several instances ---
+    redis_url: str = _setting(
+        "",
+        "Redis for several instances: redis://, rediss:// (TLS), unix://, or"
+        " redis+sentinel://host:port[,host:port]/service[/db]; empty: the embedded store",
+        secret=True,
+    )
+    redis_prefix: str = _setting(
+        "{pushd}:", "key prefix; the {hash tag} keeps every key in one Cluster slot"
+    )
+    redis_pool_size: int = _setting(64, "Redis connections per instance (callers wait beyond)")
+    redis_timeout: float = _setting(5.0, "seconds a Redis command may take")
+    audit_retention_days: int = _setting(400, "days audit events are kept (0: forever)")
+
     # --- one-time passwords and WebAuthn ---
     otp_digits: int = _setting(6, "digits of new OATH registrations (6 or 8)")
     otp_algorithm: str = _setting("sha1", "hash of new OATH registrations: sha1, sha256, sha512")

@@ -4,7 +4,8 @@ A :class:`WaiterHub` maps a transaction id to the requests waiting on it. When a
 transaction changes, ``notify`` wakes them all; nothing ever re-reads storage in a
 loop. A waiter is registered *before* its caller reads the current state, so a
 change landing between the read and the wait is never missed. Across instances,
-a :class:`DecisionBus` carries changes to every process's hub.
+a :class:`DecisionBus` carries changes to every process's hub; when a bus may have
+missed some (a reconnect), ``resync`` tells every waiter to re-read instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
+
+RESYNC = "resync"
+"""The state of a change that says "re-read the record: changes may have been missed"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,13 @@ class WaiterHub:
             waiter._deliver(change)
         return len(group)
 
+    def resync(self) -> int:
+        """Wake every waiter to re-read its record; returns how many."""
+        woken = 0
+        for key in list(self._waiters):
+            woken += self.notify(Change(key, RESYNC))
+        return woken
+
     def _adjust(self, delta: int) -> None:
         self._count += delta
         for observer in self._observers:
@@ -98,6 +109,11 @@ class WaiterHub:
 
 class DecisionBus(Protocol):
     """Carries changes to the hubs of every instance (pushd's own included)."""
+
+    @property
+    def ready(self) -> bool:
+        """Changes from every instance reach this one (readiness)."""
+        ...
 
     async def publish(self, change: Change) -> None: ...
 
@@ -111,6 +127,10 @@ class LocalBus:
 
     def __init__(self) -> None:
         self._hub: WaiterHub | None = None
+
+    @property
+    def ready(self) -> bool:
+        return True
 
     async def start(self, hub: WaiterHub) -> None:
         self._hub = hub

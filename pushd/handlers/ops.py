@@ -18,12 +18,17 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """The store answers (readiness): a load balancer should send traffic."""
+    """The store answers and decisions arrive (readiness): send traffic here."""
+    ctx = request.app[SERVICES].ctx
     try:
-        await request.app[SERVICES].ctx.store.engine.ping()
+        await ctx.store.engine.ping()
+        store = "up"
     except StoreError:
-        return web.json_response({"status": "unavailable", "store": "down"}, status=503)
-    return web.json_response({"status": "ok", "store": "up"})
+        store = "down"
+    bus = "up" if ctx.bus.ready else "down"
+    if store == "up" and bus == "up":
+        return web.json_response({"status": "ok", "store": store, "bus": bus})
+    return web.json_response({"status": "unavailable", "store": store, "bus": bus}, status=503)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -34,7 +34,7 @@ from pushd.store.records import (
     UserRecord,
 )
 from pushd.store.tables import Mutated, Versioned
-from pushd.waiters import Change
+from pushd.waiters import RESYNC, Change
 
 log = logging.getLogger("pushd.challenges")
 
@@ -131,11 +131,21 @@ class ChallengeService:
                     expired = await self.expire(challenge_id)
                     return self.view(expired) if expired is not None else view
                 change = await waiter.next(min(give_up - loop.time(), until_expiry))
+                if change is not None and change.state == RESYNC:
+                    view = await self._reread(challenge_id)
+                    continue
                 if change is not None and change.state in FINAL_API_STATES:
                     return replace(view, state=change.state, reason=change.reason, number=None)
                 if change is None and loop.time() >= give_up:
                     break
             return view
+
+    async def _reread(self, challenge_id: str) -> ChallengeView:
+        """After a bus reconnect: a challenge that vanished meanwhile fails closed."""
+        current = await self._ctx.store.challenges.get(challenge_id)
+        if current is None:
+            raise not_found("challenge")
+        return self.view(current.record)
 
     async def cancel(self, challenge_id: str) -> ChallengeView:
         """The login page gave up on push (the user chose another method)."""
@@ -152,13 +162,28 @@ class ChallengeService:
     async def decide(
         self, current: Versioned[ChallengeRecord], event: PushEvent
     ) -> ChallengeRecord:
-        """Apply the phone's answer to the challenge as read, exactly once.
+        """Apply the phone's verified answer exactly once.
 
-        Raises IllegalTransition (too late) or VersionConflict (it changed since the read).
+        If the record moved since it was read (its delivery status landed meanwhile, on
+        any instance), the answer is applied to the latest version; once the challenge
+        is final, IllegalTransition (too late).
         """
         now = self._ctx.clock()
-        record = replace(current.record, txn=current.record.txn.apply(event, now))
-        await self._ctx.store.challenges.update(record.challenge_id, current, record)
+        table, message_id = self._ctx.store.challenges, current.record.message_id
+
+        def decided(record: ChallengeRecord) -> ChallengeRecord:
+            if record.message_id != message_id:
+                raise VersionConflict("the challenge was replaced")
+            return replace(record, txn=record.txn.apply(event, now))
+
+        try:
+            record = decided(current.record)
+            await table.update(record.challenge_id, current, record)
+        except VersionConflict:
+            mutated = await table.mutate(current.record.challenge_id, decided)
+            if mutated is None:
+                raise
+            record = mutated.record
         await self.finished(record)
         return record
 

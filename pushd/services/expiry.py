@@ -1,7 +1,8 @@
 """Expires transactions nobody is waiting on, and purges old records.
 
 Waiting requests expire their own transaction at its deadline; this sweep covers
-the rest so metrics, fraud counters and later reads are right. Compare-and-set
+the rest so metrics, fraud counters and later reads are right. Every minute it also
+drops audit events older than ``audit_retention_days``. Compare-and-set
 makes each expiry happen once even when several instances sweep.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from pushd.services.audit import STREAM as AUDIT_STREAM
 from pushd.services.challenges import ChallengeService
 from pushd.services.context import Context
 from pushd.services.registrations import RegistrationService
@@ -41,10 +43,19 @@ class Sweeper:
                 await self.sweep()
                 rounds += 1
                 if rounds % self._purge_every == 0:
-                    await self._ctx.store.engine.purge_expired()
+                    await self.purge()
             except StoreError:
                 log.warning("expiry sweep failed; retrying", exc_info=True)
             await asyncio.sleep(self._interval)
+
+    async def purge(self) -> int:
+        """Drop expired records and audit events past their retention; returns how many."""
+        ctx = self._ctx
+        purged = await ctx.store.engine.purge_expired()
+        if ctx.settings.audit_retention_days > 0:
+            cutoff = ctx.clock() - ctx.settings.audit_retention_days * 86400
+            purged += await ctx.store.engine.trim_events(AUDIT_STREAM, cutoff)
+        return purged
 
     async def sweep(self) -> int:
         store, now = self._ctx.store, self._ctx.clock()

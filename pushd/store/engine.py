@@ -94,6 +94,10 @@ class RecordEngine(Protocol):
         """Entries with ``since <= at < until`` (for ``key``, or all), oldest first."""
         ...
 
+    async def trim_events(self, stream: str, before: float) -> int:
+        """Drop a stream's entries older than ``before`` (retention); returns how many."""
+        ...
+
     async def scrub(self) -> None:
         """Leave no copy of deleted data on disk (after destroying an ID document)."""
         ...

@@ -157,6 +157,9 @@ class SQLiteEngine:
     ) -> Sequence[tuple[float, str, bytes]]:
         return await self._run(self._read, stream, key, since, until, limit)
 
+    async def trim_events(self, stream: str, before: float) -> int:
+        return await self._transaction(self._trim_events, stream, before)
+
     async def scrub(self) -> None:
         """Deleted rows are already zeroed (secure_delete); the write-ahead log still holds
         their old pages until it is checkpointed and truncated."""
@@ -341,6 +344,11 @@ class SQLiteEngine:
                 (stream, key, since, until, limit),
             ).fetchall()
         return [(row[0], row[1], row[2]) for row in rows]
+
+    def _trim_events(self, stream: str, before: float) -> int:
+        return self._db.execute(
+            "DELETE FROM events WHERE stream = ? AND at < ?", (stream, before)
+        ).rowcount
 
     def _purge(self, now: float) -> int:
         self._db.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -110,7 +112,7 @@ class Table(Generic[R]):
 
         ``change`` may raise to abort; returning the same record writes nothing.
         """
-        for _ in range(attempts):
+        for attempt in range(attempts):
             current = await self.get(key)
             if current is None:
                 return None
@@ -120,7 +122,7 @@ class Table(Generic[R]):
             try:
                 return Mutated(await self.update(key, current, record), changed=True)
             except VersionConflict:
-                continue
+                await _back_off(attempt)
         raise VersionConflict(f"{self.name}/{key} kept changing")
 
     async def upsert(self, key: str, change: Callable[[R], R], *, new: R) -> Mutated[R]:
@@ -144,6 +146,13 @@ class Table(Generic[R]):
     async def scan(self) -> list[Versioned[R]]:
         rows = await self._engine.scan(self.name)
         return [Versioned(codec.decode(s.data, self._cls), s.version) for _, s in rows]
+
+
+async def _back_off(attempt: int) -> None:
+    """Many writers on one record (a throttle counter under a flood, several instances):
+    a growing, jittered pause after the first retry keeps them from colliding forever."""
+    if attempt > 0:
+        await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
 
 
 def _user_options(user: UserRecord) -> WriteOptions:

@@ -12,6 +12,8 @@ import pytest
 from tests.support.harness import Harness
 from tests.support.outbox import Outbox, outbox
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 PASSWORD = "a long enough passphrase"
 
 

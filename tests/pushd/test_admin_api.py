@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.harness import Harness
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 
 async def test_admin_keys_only(harness: Harness) -> None:
     status, _ = await harness.call("GET", "/v1/admin/lockouts")  # an API key

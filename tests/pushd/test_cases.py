@@ -8,6 +8,8 @@ from typing import Any
 
 from tests.support.harness import Harness
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(256)) * 40 + b"\xff\xd9"
 PNG = b"\x89PNG\r\n\x1a\n" + b"ID-DOCUMENT-" * 500
 
@@ -55,7 +57,7 @@ async def test_approved_case_resets_mfa_and_leaves_nothing_behind(harness: Harne
             admin=True,
         )
     sealed = await sealed_document(harness, case_id)
-    assert_somewhere(harness.services.ctx.settings.data_dir, sealed)  # the search can find it
+    await assert_somewhere(harness, sealed)  # the search can find it
     _, decided = await harness.call(
         "POST", approve, json={"note": "verified"}, expect=200, admin=True
     )
@@ -74,7 +76,7 @@ async def test_approved_case_resets_mfa_and_leaves_nothing_behind(harness: Harne
     # Every copy of the document is gone: not in the store, not in any file.
     status, _ = await harness.call("GET", f"/v1/admin/cases/{case_id}/evidence", admin=True)
     assert status == 404
-    assert_nowhere(harness.services.ctx.settings.data_dir, sealed)
+    await assert_nowhere(harness, sealed)
 
 
 async def test_rejected_case_changes_nothing_but_destroys_the_document(harness: Harness) -> None:
@@ -100,7 +102,7 @@ async def test_rejected_case_changes_nothing_but_destroys_the_document(harness: 
     assert (decided["state"], decided["decision_note"]) == ("closed", "names differ")
     _, mfa = await harness.call("GET", "/v1/users/bob/mfa", expect=200)
     assert len(mfa["devices"]) == 1
-    assert_nowhere(harness.services.ctx.settings.data_dir, sealed)
+    await assert_nowhere(harness, sealed)
     assert (await upload(harness, case_id, PNG, "image/png"))[0] == 409  # closed: no more uploads
     await open_case(harness, "bob")  # a new case can be opened
 
@@ -111,7 +113,7 @@ async def test_a_new_upload_destroys_the_previous_one(harness: Harness) -> None:
     await upload(harness, case_id, JPEG, "image/jpeg")
     first = await sealed_document(harness, case_id)
     await upload(harness, case_id, PNG, "image/png")
-    assert_nowhere(harness.services.ctx.settings.data_dir, first)
+    await assert_nowhere(harness, first)
 
 
 async def test_documents_are_checked(harness: Harness) -> None:
@@ -137,9 +139,8 @@ async def test_cli_cases(harness: Harness, tmp_path: Path, monkeypatch: Any, cap
     await harness.create_user("erik")
     case_id = await open_case(harness, "erik")
     await upload(harness, case_id, JPEG, "image/jpeg")
-    settings = harness.services.ctx.settings
-    monkeypatch.setenv("PUSHD_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("PUSHD_MASTER_KEY", settings.master_key)
+    for name, value in harness.cli_env().items():
+        monkeypatch.setenv(name, value)
 
     def run(*args: str) -> int:
         return main(list(args))
@@ -170,16 +171,12 @@ def _pieces(sealed: bytes) -> list[bytes]:
     return [sealed[i : i + 48] for i in range(40, len(sealed) - 48, max(1, len(sealed) // 8))]
 
 
-def _files(data_dir: Path) -> list[bytes]:
-    return [p.read_bytes() for p in data_dir.rglob("*") if p.is_file()]
-
-
-def assert_somewhere(data_dir: Path, sealed: bytes) -> None:
-    contents = _files(data_dir)
+async def assert_somewhere(h: Harness, sealed: bytes) -> None:
+    contents = await h.stored_bytes()
     assert all(any(piece in c for c in contents) for piece in _pieces(sealed))
 
 
-def assert_nowhere(data_dir: Path, sealed: bytes) -> None:
-    contents = _files(data_dir)
+async def assert_nowhere(h: Harness, sealed: bytes) -> None:
+    contents = await h.stored_bytes()
     for piece in _pieces(sealed):
-        assert not any(piece in c for c in contents), "a copy of the document is still on disk"
+        assert not any(piece in c for c in contents), "a copy of the document is still stored"

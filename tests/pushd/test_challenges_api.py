@@ -14,6 +14,8 @@ from tests.pushd.store.conftest import FakeClock
 from tests.support.harness import Harness
 from tests.support.waiting import waiters_reach
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 
 async def challenge(h: Harness, username: str, **body: Any) -> dict[str, Any]:
     _, created = await h.call(
@@ -195,10 +197,8 @@ async def test_push_is_suspended_after_n_fraud_signals(make_harness: Any) -> Non
             await outcome(h, created["id"])
         status, body = await h.call("POST", "/v1/users/alice/push/challenges", json={})
         assert (status, body["error"]["code"]) == (403, "push_suspended")
-        settings = h.services.ctx.settings
-        env = {"PUSHD_DATA_DIR": str(settings.data_dir), "PUSHD_MASTER_KEY": settings.master_key}
         with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
+            for name, value in h.cli_env().items():
                 patch.setenv(name, value)
             assert await asyncio.to_thread(main, ["push", "unsuspend", "alice"]) == 0
         await challenge(h, "alice")

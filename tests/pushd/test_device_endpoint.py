@@ -13,11 +13,15 @@ import pytest
 
 from authenticator_sim.responder import read_notification, registration_request
 from mfa_core.encoding import b64url_encode
+from mfa_core.errors import IllegalTransition
 from mfa_core.push import PushRegistration, challenge_response, parse_registration_uri, sign_jwt
 from mfa_core.push_replies import authentication_claims
+from mfa_core.push_state import PushEvent, PushState
 from pushd.handlers.device import BAD_REQUEST
 from tests.support.harness import Harness
 from tests.support.phone import SimPhone
+
+STORES = ("sqlite", "redis")  # every test here runs on both stores
 
 
 async def post_raw(
@@ -178,6 +182,25 @@ async def test_bad_authentication_replies_get_400_and_change_nothing(harness: Ha
     # The real answer still counts, once.
     assert await phone.answer(enrolled, message) == 200
     assert await phone.answer(enrolled, message, approve=False) == 400
+    _, state = await harness.call("GET", f"/v1/push/challenges/{challenge_id}", expect=200)
+    assert state["state"] == "approved"
+
+
+async def test_an_answer_lands_even_when_the_record_moved_since_it_was_read(
+    harness: Harness,
+) -> None:
+    """Delivery status landing (on any instance) between the reply's read and its write."""
+    _, _, _, challenge_id = await enrolled_with_challenge(harness)
+    challenges = harness.services.ctx.store.challenges
+    read = await challenges.get(challenge_id)
+    assert read is not None
+    moved = await challenges.mutate(challenge_id, replace)  # a copy: a write all the same
+    assert moved is not None
+    assert moved.current.version > read.version
+    decided = await harness.services.challenges.decide(read, PushEvent.APPROVE)
+    assert decided.txn.state is PushState.APPROVED
+    with pytest.raises(IllegalTransition):  # and only once
+        await harness.services.challenges.decide(read, PushEvent.DENY)
     _, state = await harness.call("GET", f"/v1/push/challenges/{challenge_id}", expect=200)
     assert state["state"] == "approved"
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.harness import Harness
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 PASSWORD = "correct horse battery"
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from mfa_core.oath import code_at, parse_otpauth_uri, totp_step
 from tests.support.harness import Harness
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 
 async def register(h: Harness, username: str, kind: str = "totp") -> Any:
     _, offer = await h.call(

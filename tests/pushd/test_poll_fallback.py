@@ -11,6 +11,8 @@ from tests.support.harness import Harness
 from tests.support.phone import Enrolled
 from tests.support.rng import fixed_rng
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 
 async def test_a_lost_notification_can_be_fetched_and_answered(harness: Harness) -> None:
     phone, enrolled, _ = await harness.enrol("alice")

@@ -8,6 +8,8 @@ from mfa_core.push import parse_registration_uri
 from mfa_core.recovery import redeem_recovery_code
 from tests.support.harness import Harness
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 
 async def test_register_then_approve_a_login(harness: Harness) -> None:
     status, started = await harness.call(

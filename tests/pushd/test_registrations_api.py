@@ -11,6 +11,8 @@ from pushd.delivery.base import SendOutcome, SendResult
 from tests.support.harness import Harness
 from tests.support.waiting import waiters_reach
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 
 async def start(h: Harness, username: str = "bob", **body: Any) -> dict[str, Any]:
     _, started = await h.call(

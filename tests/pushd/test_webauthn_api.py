@@ -7,6 +7,8 @@ from typing import Any
 from tests.support.harness import Harness
 from tests.support.soft_webauthn import SoftAuthenticator
 
+STORES = ("sqlite", "redis")  # every test here runs on both stores
+
 
 def origin(h: Harness) -> str:
     return h.services.ctx.settings.base_url

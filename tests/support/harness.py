@@ -24,7 +24,9 @@ from pushd.delivery.base import PushMessage, SendOutcome, SendResult
 from pushd.services.api_keys import Scope, create_key
 from pushd.services.bundle import Services
 from pushd.settings import Settings
+from pushd.store.redis_engine import RedisEngine
 from tests.support.phone import Enrolled, SimPhone
+from tests.support.redis import REDIS_URL, drop_keys, unique_prefix
 
 MASTER_KEY = "5a" * 32
 PASSWORD = "correct horse battery"  # the test users' password
@@ -58,14 +60,19 @@ def free_port() -> int:
         return port
 
 
-def pushd_settings(data_dir: Path, **changes: Any) -> Settings:
+def pushd_settings(data_dir: Path, *, public_host: str = "127.0.0.1", **changes: Any) -> Settings:
+    """``public_host="localhost"``: what a browser must use for WebAuthn (pushd still binds
+    127.0.0.1); the relying party and origins follow it."""
     port = free_port()
+    public_url = f"http://{public_host}:{port}"
+    if public_host != "127.0.0.1":
+        changes = {"webauthn_rp_id": public_host, "webauthn_origins": public_url, **changes}
     base = Settings(
         host="127.0.0.1",
         port=port,
         data_dir=data_dir,
         master_key=MASTER_KEY,
-        public_url=f"http://127.0.0.1:{port}",
+        public_url=public_url,
         api_key_cache_seconds=0.0,
         access_log=False,
         password_time_cost=1,  # argon2id at test strength: the same code path, 100x cheaper
@@ -108,6 +115,36 @@ class Harness:
             assert response.status == expect, body
         return response.status, body
 
+    def cli_env(self) -> dict[str, str]:
+        """The environment that points ``pushd`` commands at this instance's store."""
+        settings = self.services.ctx.settings
+        env = {"PUSHD_DATA_DIR": str(settings.data_dir), "PUSHD_MASTER_KEY": settings.master_key}
+        if settings.redis_url:
+            env |= {
+                "PUSHD_REDIS_URL": settings.redis_url,
+                "PUSHD_REDIS_PREFIX": settings.redis_prefix,
+            }
+        return env
+
+    async def stored_bytes(self) -> list[bytes]:
+        """Everything the store holds: its files, and with Redis every value under the prefix."""
+        settings = self.services.ctx.settings
+        found = [p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file()]
+        engine = self.services.ctx.store.engine
+        if isinstance(engine, RedisEngine):
+            client = engine.client
+            values: list[Any] = []
+            async for name in client.scan_iter(match=engine.keys.everything_pattern):
+                kind = await client.type(name)
+                if kind == b"hash":
+                    values += (await client.hgetall(name)).values()
+                elif kind == b"zset":
+                    values += await client.zrange(name, 0, -1)
+                elif kind == b"string":
+                    values.append(await client.get(name))
+            found += [v for v in values if isinstance(v, bytes)]
+        return found
+
     def phone(self, *, ios: bool = False) -> SimPhone:
         return SimPhone(self.session, ios=ios)
 
@@ -142,7 +179,13 @@ class Harness:
 
 
 @pytest.fixture
-def make_harness(tmp_path: Path) -> Any:
+def store_kind() -> str:
+    """The store pushd runs on; a module with ``STORES = ("sqlite", "redis")`` gets both."""
+    return "sqlite"
+
+
+@pytest.fixture
+def make_harness(tmp_path: Path, store_kind: str) -> Any:
     """``async with make_harness(**settings) as h`` runs one pushd."""
 
     @asynccontextmanager
@@ -150,6 +193,15 @@ def make_harness(tmp_path: Path) -> Any:
         clock: Callable[[], float] = time.time, *, real_transports: bool = False, **changes: Any
     ) -> AsyncIterator[Harness]:
         """``real_transports``: APNs and FCM as the settings configure them (the gateway)."""
+        if store_kind == "redis" and "redis_url" not in changes:
+            prefix = unique_prefix()
+            changes |= {"redis_url": REDIS_URL, "redis_prefix": prefix}
+            try:
+                async with start(clock, real_transports=real_transports, **changes) as harness:
+                    yield harness
+            finally:
+                await drop_keys(prefix)
+            return
         settings = pushd_settings(tmp_path, **changes)
         transport = FakeTransport()
         fakes = {Transport.FCM: transport, Transport.APNS: transport}

@@ -7,7 +7,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -22,7 +22,16 @@ from authenticator_sim.responder import (
 )
 from mfa_core.entropy import RandomBytes
 from mfa_core.push import PushRegistration, parse_registration_uri
-from pushd.delivery.base import PushMessage
+
+
+class Notification(Protocol):
+    """What a phone needs of a notification: pushd's PushMessage or the gateway's Delivered."""
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def jwt(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +69,7 @@ class SimPhone:
     async def answer(
         self,
         enrolled: Enrolled,
-        message: PushMessage,
+        message: Notification,
         *,
         approve: bool = True,
         number: int | None = None,

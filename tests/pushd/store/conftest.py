@@ -1,7 +1,8 @@
-"""Engines under test: every contract test runs against each of them."""
+"""Engines under test: every contract test runs against each of them (Redis is real)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from pushd.store.engine import RecordEngine
 from pushd.store.sqlite import SQLiteEngine
+from tests.support.redis import redis_engine
 
 
 class FakeClock:
@@ -21,15 +23,19 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(time.time())  # near real time: Redis collects dead records by its own
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "redis"])
 async def engine(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[RecordEngine]:
-    opened = await SQLiteEngine.open(tmp_path / "store.db", clock=clock)
+    if request.param == "redis":
+        async with redis_engine(clock=clock) as opened:
+            yield opened
+        return
+    sqlite = await SQLiteEngine.open(tmp_path / "store.db", clock=clock)
     try:
-        yield opened
+        yield sqlite
     finally:
-        await opened.close()
+        await sqlite.close()

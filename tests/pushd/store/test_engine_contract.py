@@ -66,9 +66,10 @@ async def test_a_failed_update_changes_nothing(engine: RecordEngine) -> None:
 
 
 async def test_expiry(engine: RecordEngine, clock: FakeClock) -> None:
-    await engine.insert("c", "k", b"x", expires_at=clock.now + 10, lookups=[("l", "v")])
+    await engine.insert("c", "k", b"x", expires_at=clock.now + 20, lookups=[("l", "v")])
     assert await engine.get("c", "k") is not None
-    clock.now += 10
+    assert await engine.find("l", "v") == ("c", "k")
+    clock.now += 20
     assert await engine.get("c", "k") is None
     assert await engine.find("l", "v") is None
     assert [key for key, _ in await engine.scan("c")] == []
@@ -79,9 +80,9 @@ async def test_expiry(engine: RecordEngine, clock: FakeClock) -> None:
 
 
 async def test_purge(engine: RecordEngine, clock: FakeClock) -> None:
-    await engine.insert("c", "old", b"x", expires_at=clock.now + 1, lookups=[("l", "old")])
+    await engine.insert("c", "old", b"x", expires_at=clock.now + 10, lookups=[("l", "old")])
     await engine.insert("c", "new", b"x", expires_at=clock.now + 100)
-    clock.now += 2
+    clock.now += 15
     await engine.purge_expired()
     assert [key for key, _ in await engine.scan("c")] == ["new"]
 
@@ -136,3 +137,48 @@ async def test_append_only_streams(engine: RecordEngine) -> None:
     mine = await engine.read("audit", key="u1", since=15, until=30, limit=10)
     assert [data for _, _, data in mine] == [b"u1@20.0", b"u1@20.0"]
     assert len(await engine.read("audit", key=None, since=0, until=100, limit=2)) == 2
+
+
+async def test_update_moves_expiry_and_keeps_lookups_alive(
+    engine: RecordEngine, clock: FakeClock
+) -> None:
+    await engine.insert("c", "k", b"x", expires_at=clock.now + 20, lookups=[("l", "v")])
+    await engine.update("c", "k", b"y", version=1, expires_at=clock.now + 100)
+    clock.now += 30
+    stored = await engine.get("c", "k")
+    assert stored is not None
+    assert stored.data == b"y"
+    assert await engine.find("l", "v") == ("c", "k")
+    await engine.update("c", "k", b"z", version=2)  # no expiry: kept for good
+    clock.now += 10
+    assert await engine.find("l", "v") == ("c", "k")
+
+
+async def test_a_lookup_of_an_expired_owner_is_free(engine: RecordEngine, clock: FakeClock) -> None:
+    await engine.insert("c", "old", b"x", expires_at=clock.now + 10, lookups=[("l", "v")])
+    clock.now += 15
+    await engine.insert("c", "new", b"x", lookups=[("l", "v")])
+    assert await engine.find("l", "v") == ("c", "new")
+
+
+async def test_trim_events_drops_only_the_old(engine: RecordEngine) -> None:
+    for at, key in ((10.0, "u1"), (20.0, "u2"), (30.0, "u1")):
+        await engine.append("audit", at=at, key=key, data=b"e")
+    await engine.append("other", at=5.0, key="u1", data=b"kept")
+    assert await engine.trim_events("audit", 20.0) == 1
+    left = await engine.read("audit", key=None, since=0, until=100, limit=10)
+    assert [(at, key) for at, key, _ in left] == [(20.0, "u2"), (30.0, "u1")]
+    mine = await engine.read("audit", key="u1", since=0, until=100, limit=10)
+    assert [at for at, _, _ in mine] == [30.0]
+    assert len(await engine.read("other", key=None, since=0, until=100, limit=10)) == 1
+    assert await engine.trim_events("audit", 20.0) == 0
+
+
+async def test_binary_and_unicode_survive(engine: RecordEngine) -> None:
+    blob = bytes(range(256)) * 4
+    await engine.insert("t", "ключ:1", blob, lookups=[("email", "ünï@example.org")])
+    stored = await engine.get("t", "ключ:1")
+    assert stored is not None
+    assert stored.data == blob
+    assert await engine.find("email", "ünï@example.org") == ("t", "ключ:1")
+    assert [key for key, _ in await engine.scan("t")] == ["ключ:1"]

@@ -1,0 +1,366 @@
+"""The Redis store: the same RecordEngine contract, shared by every pushd instance.
+
+Records are msgpack (the codec) in a hash with their version; every change is one
+Lua script (compare-and-set on the version, lookups and deadlines together), so a
+decision is applied once even when two replies race on two instances. TTLs on
+challenges and registrations match their expiry; deadlines live in sorted sets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import msgpack
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+
+from pushd.store import redis_scripts
+from pushd.store.engine import AlreadyExists, LookupTaken, Stored, StoreError, VersionConflict
+from pushd.store.redis_keys import Keys
+
+log = logging.getLogger("pushd.store")
+T = TypeVar("T")
+SEQ_DIGITS = 20
+FIELDS = ("v", "d", "e")  # version, msgpack record, expires_at ("" for never)
+
+
+class RedisEngine:
+    def __init__(
+        self, client: aioredis.Redis, *, prefix: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.client = client
+        self.keys = Keys(prefix)
+        self._clock = clock
+        self._insert = client.register_script(redis_scripts.INSERT)
+        self._update = client.register_script(redis_scripts.UPDATE)
+        self._delete = client.register_script(redis_scripts.DELETE)
+        self._append = client.register_script(redis_scripts.APPEND)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        prefix: str,
+        pool_size: int = 64,
+        command_timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> RedisEngine:
+        client = connect(url, pool_size=pool_size, command_timeout=command_timeout)
+        engine = cls(client, prefix=prefix, clock=clock)
+        try:
+            await engine.ping()
+            await engine.check_durability()
+        except BaseException:
+            await client.aclose()
+            raise
+        return engine
+
+    # --- the RecordEngine contract ---------------------------------------------------
+
+    async def get(self, table: str, key: str) -> Stored | None:
+        fields = await self._call(self.client.hmget, self.keys.record(table, key), *FIELDS)
+        return self._live(fields)
+
+    async def insert(
+        self,
+        table: str,
+        key: str,
+        data: bytes,
+        *,
+        expires_at: float | None = None,
+        due_at: float | None = None,
+        lookups: Collection[tuple[str, str]] = (),
+    ) -> int:
+        args = [*self._write_args(table, key, data, expires_at, due_at), len(lookups)]
+        await self._script(
+            self._insert,
+            [self.keys.record(table, key), self.keys.due(table)],
+            [*args, *self._lookup_args(lookups)],
+        )
+        return 1
+
+    async def update(
+        self,
+        table: str,
+        key: str,
+        data: bytes,
+        *,
+        version: int,
+        expires_at: float | None = None,
+        due_at: float | None = None,
+        lookups: Collection[tuple[str, str]] | None = None,
+    ) -> int:
+        args = self._write_args(table, key, data, expires_at, due_at)
+        pairs = self._lookup_args(lookups or ())
+        result = await self._script(
+            self._update,
+            [self.keys.record(table, key), self.keys.due(table)],
+            [*args, version, "0" if lookups is None else "1", len(pairs) // 2, *pairs],
+        )
+        return int(result)
+
+    async def delete(self, table: str, key: str, *, version: int | None = None) -> bool:
+        result = await self._script(
+            self._delete,
+            [self.keys.record(table, key), self.keys.due(table)],
+            [_owner(table, key), key, "" if version is None else version],
+        )
+        return bool(result)
+
+    async def find(self, lookup: str, value: str) -> tuple[str, str] | None:
+        owner = await self._call(self.client.get, self.keys.lookup(lookup, value))
+        if owner is None:
+            return None
+        table, _, key = _text(owner).partition("\0")
+        fields = await self._call(self.client.hmget, self.keys.record(table, key), *FIELDS)
+        return (table, key) if self._live(fields) else None
+
+    async def due(self, table: str, now: float, limit: int) -> Sequence[str]:
+        due_key = self.keys.due(table)
+        members = await self._call(self.client.zrangebyscore, due_key, "-inf", now, 0, limit)
+        keys = [_text(m) for m in members]
+        if not keys:
+            return []
+        alive = await self._pipeline(
+            lambda pipe: [pipe.exists(self.keys.record(table, k)) for k in keys]
+        )
+        gone = [k for k, exists in zip(keys, alive, strict=True) if not exists]
+        if gone:  # expired by Redis before anyone swept them: forget their deadlines
+            await self._call(self.client.zrem, due_key, *gone)
+        return [k for k, exists in zip(keys, alive, strict=True) if exists]
+
+    async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]:
+        """SCANs the keyspace: for operators' listings, never on a request's hot path."""
+        prefix = self.keys.record(table, "")
+        try:
+            matching = self.client.scan_iter(match=self.keys.record_pattern(table), count=500)
+            names = sorted([_text(name) async for name in matching])
+        except (RedisError, OSError) as e:
+            raise StoreError(f"redis: {e}") from e
+        rows = await self._pipeline(lambda pipe: [pipe.hmget(n, *FIELDS) for n in names])
+        found = []
+        for name, fields in zip(names, rows, strict=True):
+            stored = self._live(fields)
+            if stored is not None:
+                found.append((name.removeprefix(prefix), stored))
+        return found[:limit]
+
+    async def append(self, stream: str, *, at: float, key: str, data: bytes) -> None:
+        entry = msgpack.packb([key, data], use_bin_type=True)
+        await self._script(
+            self._append,
+            [self.keys.events(stream, key), self.keys.events(stream, None),
+             self.keys.event_sequence],
+            [at, entry],
+        )  # fmt: skip
+
+    async def read(
+        self, stream: str, *, key: str | None, since: float, until: float, limit: int
+    ) -> Sequence[tuple[float, str, bytes]]:
+        rows: list[Any] = await self._call(
+            self.client.zrangebyscore,
+            self.keys.events(stream, key),
+            since,
+            f"({until}",
+            0,
+            limit,
+            withscores=True,
+        )
+        out = []
+        for member, score in rows:
+            owner, data = msgpack.unpackb(_raw(member)[SEQ_DIGITS:], raw=False)
+            out.append((float(score), str(owner), bytes(data)))
+        return out
+
+    async def purge_expired(self) -> int:
+        """Records expire by themselves; only old audit events need trimming."""
+        return 0
+
+    async def trim_events(self, stream: str, before: float) -> int:
+        everything = self.keys.events(stream, None)
+        try:
+            per_key = [
+                name
+                async for name in self.client.scan_iter(
+                    match=self.keys.events_pattern(stream), count=500
+                )
+                if _text(name) != everything
+            ]
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.zremrangebyscore(everything, "-inf", f"({before}")
+                for name in per_key:
+                    pipe.zremrangebyscore(name, "-inf", f"({before}")
+                removed = await pipe.execute()
+        except (RedisError, OSError) as e:
+            raise StoreError(f"redis: {e}") from e
+        return int(removed[0])
+
+    async def scrub(self) -> None:
+        """An append-only file still holds deleted values until it is rewritten."""
+        try:
+            enabled = await self.client.config_get("appendonly")
+        except RedisError:
+            return  # CONFIG is off in some managed services; their persistence is theirs
+        if _setting(enabled, "appendonly") == "yes":
+            await self._call(self.client.bgrewriteaof)
+
+    async def ping(self) -> None:
+        await self._call(self.client.ping)
+
+    async def check_durability(self) -> list[str]:
+        """Warn about settings that could lose or evict records (pushd still starts)."""
+        try:
+            config = await self.client.config_get("*")
+        except RedisError:
+            log.warning("could not read the Redis configuration to check its durability")
+            return ["unknown"]
+        warnings = []
+        if _setting(config, "appendonly") != "yes":
+            warnings.append("appendonly is off: a restart loses pending challenges and records")
+        elif _setting(config, "appendfsync") not in ("everysec", "always"):
+            warnings.append("appendfsync should be everysec or always")
+        if _setting(config, "maxmemory-policy") != "noeviction":
+            warnings.append("maxmemory-policy should be noeviction: evicted records are lost")
+        for warning in warnings:
+            log.warning("Redis durability: %s", warning)
+        return warnings
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _live(self, fields: Sequence[Any]) -> Stored | None:
+        """A record read with FIELDS, unless it is missing or dead by pushd's clock."""
+        version, data, expires_at = fields
+        if version is None or data is None:
+            return None
+        if expires_at and float(expires_at) <= self._clock():
+            return None
+        return Stored(_raw(data), int(version))
+
+    def _write_args(
+        self, table: str, key: str, data: bytes, expires_at: float | None, due_at: float | None
+    ) -> list[Any]:
+        owner = _owner(table, key)
+        now = repr(self._clock())
+        return [
+            self.keys.prefix,
+            owner,
+            key,
+            data,
+            _ms(expires_at),
+            _at(due_at),
+            _at(expires_at),
+            now,
+        ]
+
+    def _lookup_args(self, lookups: Collection[tuple[str, str]]) -> list[str]:
+        return [item for name, value in lookups for item in (self.keys.lookup(name, value), name)]
+
+    async def _call(self, method: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """An idempotent command: tried again once on a dropped connection (a pooled
+        connection Redis closed while idle, after a restart or failover)."""
+        try:
+            try:
+                return await method(*args, **kwargs)
+            except RedisConnectionError:
+                return await method(*args, **kwargs)
+        except (RedisError, OSError) as e:
+            raise StoreError(f"redis: {e}") from e
+
+    async def _script(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await script(keys=keys, args=args)
+        except ResponseError as e:
+            raise _refusal(str(e)) from e
+        except (RedisError, OSError) as e:
+            raise StoreError(f"redis: {e}") from e
+
+    async def _pipeline(self, build: Callable[[Any], list[Any]]) -> list[Any]:
+        """Idempotent reads in one round trip (tried again like ``_call``)."""
+
+        async def run() -> list[Any]:
+            async with self.client.pipeline(transaction=False) as pipe:
+                build(pipe)
+                result: list[Any] = await pipe.execute()
+                return result
+
+        return await self._call(run)
+
+
+def connect(url: str, *, pool_size: int, command_timeout: float) -> aioredis.Redis:
+    """A client for redis://, rediss://, unix:// or redis+sentinel://h:p[,h:p]/service[/db]."""
+    timeout = command_timeout
+    # No silent retries: a script re-sent after a lost reply could apply twice or report a
+    # conflict for its own write. The caller sees StoreError and decides.
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 15,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if url.startswith("redis+sentinel://"):
+        parts = urlsplit(url)
+        hosts = [h.rsplit(":", 1) for h in parts.netloc.rsplit("@", 1)[-1].split(",")]
+        service, _, db = parts.path.strip("/").partition("/")
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            [(host, int(port)) for host, port in hosts],
+            password=unquote(parts.password) if parts.password else None,
+            **options,
+        )
+        client: aioredis.Redis = sentinel.master_for(
+            service, db=int(db or 0), password=unquote(parts.password) if parts.password else None
+        )
+        return client
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=pool_size, timeout=timeout, **options
+    )
+    return aioredis.Redis.from_pool(pool)  # closing the client closes the pool
+
+
+def _raw(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
+def _text(value: Any) -> str:
+    return _raw(value).decode("utf-8")
+
+
+def _refusal(message: str) -> Exception:
+    if "PUSHD exists" in message:
+        return AlreadyExists(message)
+    if "PUSHD conflict" in message:
+        return VersionConflict(message)
+    if "PUSHD taken" in message:
+        return LookupTaken(message.rsplit(" ", 1)[-1])
+    return StoreError(f"redis: {message}")
+
+
+def _owner(table: str, key: str) -> str:
+    return f"{table}\0{key}"
+
+
+def _ms(epoch: float | None) -> str:
+    return "" if epoch is None else str(max(1, int(epoch * 1000)))
+
+
+def _at(epoch: float | None) -> str:
+    return "" if epoch is None else repr(epoch)
+
+
+def _setting(config: Any, name: str) -> str:
+    value = config.get(name) if isinstance(config, dict) else None
+    if value is None and isinstance(config, dict):
+        value = config.get(name.encode())
+    return value.decode() if isinstance(value, bytes) else str(value or "")
