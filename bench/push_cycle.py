@@ -24,12 +24,14 @@ from mfa_core.push_replies import Transport
 TARGET = ">= 300 cycles/s at concurrency 16; p99 reply->waiter <= 5 ms (embedded store)"
 
 
-async def _cycles(
+async def cycles_per_second(
     session: aiohttp.ClientSession, base: str, key: str, control: str,
-    *, users: list[SeededUser], cycles: int,
+    *, users: list[SeededUser], cycles: int, device_base: str | None = None,
 ) -> tuple[float, list[float], list[float]]:  # fmt: skip
+    """Cycles/s, whole-cycle and reply->waiter seconds. The login page talks to ``base``;
+    the phone replies to ``device_base`` (another instance) when given."""
     auth = {"Authorization": f"Bearer {key}"}
-    device = f"{base}/push/device?_action=authenticate"
+    device = f"{device_base or base}/push/device?_action=authenticate"
     whole: list[float] = []
     reply_to_wake: list[float] = []
     remaining = cycles
@@ -101,7 +103,7 @@ async def run(*, quick: bool) -> list[Row]:
                 aiohttp.ClientSession(connector=connector) as session,
             ):
                 for concurrency, cycles in plan:
-                    rate, whole, wake = await _cycles(
+                    rate, whole, wake = await cycles_per_second(
                         session, base, key, gw.control_url, users=users[:concurrency],
                         cycles=cycles,
                     )  # fmt: skip

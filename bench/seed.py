@@ -1,4 +1,4 @@
-"""Puts N users with a push device straight into an embedded store (benchmark set-up)."""
+"""Puts N users with a push device straight into a store (benchmark set-up)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from pushd.app import STORE_FILE
 from pushd.keys import Vault
 from pushd.services.api_keys import Scope, create_key
 from pushd.store import codec
+from pushd.store.engine import RecordEngine
 from pushd.store.records import Account, ChallengeRecord, PushDevice, UserRecord
+from pushd.store.redis_engine import RedisEngine
 from pushd.store.sqlite import SQLiteEngine
 from pushd.store.tables import Store
 
@@ -31,10 +33,20 @@ class SeededUser:
 
 
 async def seed_users(
-    data_dir: Path, count: int, *, transport: Transport = Transport.FCM
+    data_dir: Path,
+    count: int,
+    *,
+    transport: Transport = Transport.FCM,
+    redis_url: str = "",
+    redis_prefix: str = "{pushd}:",
 ) -> tuple[str, list[SeededUser]]:
-    """Create ``count`` enrolled users; returns an API key and the users' secrets."""
-    engine = await SQLiteEngine.open(data_dir / STORE_FILE, clock=time.time)
+    """Create ``count`` enrolled users (in Redis when ``redis_url`` is given, else the
+    embedded store in ``data_dir``); returns an API key and the users' secrets."""
+    engine: RecordEngine
+    if redis_url:
+        engine = await RedisEngine.open(redis_url, prefix=redis_prefix)
+    else:
+        engine = await SQLiteEngine.open(data_dir / STORE_FILE, clock=time.time)
     store = Store(engine)
     vault = Vault([bytes.fromhex(MASTER_KEY)])
     users = []

@@ -19,3 +19,4 @@ async def test_every_benchmark_runs_in_quick_mode() -> None:
     assert process.returncode == 0, text
     assert "hello-world" in text
     assert "long-polls: RSS" in text
+    assert "2 instances on Redis" in text
