@@ -60,7 +60,7 @@ class RedisEngine:
             await engine.ping()
             await engine.check_durability()
         except BaseException:
-            await client.aclose()
+            await engine.close()
             raise
         return engine
 
@@ -236,6 +236,9 @@ class RedisEngine:
 
     async def close(self) -> None:
         await self.client.aclose()
+        sentinels = getattr(self.client.connection_pool, "sentinel_manager", None)
+        for sentinel in sentinels.sentinels if sentinels else ():  # their own connections
+            await sentinel.aclose()
 
     # --- plumbing ---------------------------------------------------------------------
 

@@ -62,33 +62,55 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """A private redis-server on 127.0.0.1 with AOF (appendfsync always), for fault tests."""
+    """A private redis-server on 127.0.0.1 with AOF (appendfsync always), for fault tests.
 
-    def __init__(self, directory: Path, *, port: int | None = None) -> None:
+    ``extra`` adds arguments (TLS, say); ``sentinel`` makes it a Sentinel watching the
+    master at that port under the service name ``pushd``.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        port: int | None = None,
+        extra: list[str] | None = None,
+        sentinel: int | None = None,
+    ) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is required (the CI installs it)"
         self.binary = binary
         self.directory = directory
         self.port = port or _free_port()
+        self.extra = extra or []
+        self.sentinel = sentinel
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def _command(self) -> list[str]:
+        if self.sentinel is not None:
+            config = self.directory / "sentinel.conf"
+            config.write_text(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\n"
+                f"sentinel monitor pushd 127.0.0.1 {self.sentinel} 1\n"
+                "sentinel down-after-milliseconds pushd 1000\n"
+            )
+            return [self.binary, str(config), "--sentinel"]
+        return [
+            self.binary, "--bind", "127.0.0.1", "--port", str(self.port),
+            "--dir", str(self.directory), "--appendonly", "yes",
+            "--appendfsync", "always", "--maxmemory-policy", "noeviction",
+            "--save", "", "--protected-mode", "yes", *self.extra,
+        ]  # fmt: skip
+
     def start(self, within: float = 10.0) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = (self.directory / "redis.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 (our binary, our arguments)
-            [
-                self.binary, "--bind", "127.0.0.1", "--port", str(self.port),
-                "--dir", str(self.directory), "--appendonly", "yes",
-                "--appendfsync", "always", "--maxmemory-policy", "noeviction",
-                "--save", "", "--protected-mode", "yes",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            self._command(), stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:

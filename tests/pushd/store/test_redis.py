@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import ipaddress
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from pushd.store.engine import StoreError
 from pushd.store.redis_bus import RedisBus
 from pushd.store.redis_engine import RedisEngine, connect
 from pushd.waiters import RESYNC, Change, WaiterHub
+from tests.support.harness import free_port
 from tests.support.redis import REDIS_URL, RedisServer, drop_keys, redis_engine
 
 
@@ -181,3 +184,102 @@ async def test_a_bus_that_cannot_subscribe_refuses_to_start(tmp_path: Path) -> N
         assert not bus.ready
     finally:
         await client.aclose()
+
+
+# --- TLS and Sentinel, live ---------------------------------------------------------------
+
+
+def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, server_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca = (
+        x509.CertificateBuilder().subject_name(name("test CA")).issuer_name(name("test CA"))
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    server = (
+        x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+        .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+async def test_rediss_urls_speak_tls_and_verify_the_server(tmp_path: Path) -> None:
+    ca, cert, key = write_tls_files(tmp_path / "tls")
+    tls_port = free_port()
+    server = RedisServer(
+        tmp_path / "redis",
+        extra=["--tls-port", str(tls_port), "--tls-cert-file", str(cert),
+               "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca),
+               "--tls-auth-clients", "no"],
+    )  # fmt: skip
+    server.start()
+    try:
+        url = f"rediss://127.0.0.1:{tls_port}/0?ssl_ca_certs={ca}"
+        engine = await RedisEngine.open(url, prefix="{t}:")
+        try:
+            await engine.insert("t", "k", b"over tls")
+            stored = await engine.get("t", "k")
+            assert stored is not None
+            assert stored.data == b"over tls"
+        finally:
+            await engine.close()
+        with pytest.raises(StoreError):  # a server the CA did not sign is refused
+            await RedisEngine.open(
+                f"rediss://127.0.0.1:{tls_port}/0", prefix="{t}:", command_timeout=2.0
+            )
+    finally:
+        server.stop()
+
+
+async def test_sentinel_urls_find_the_master(tmp_path: Path) -> None:
+    master = RedisServer(tmp_path / "master")
+    master.start()
+    sentinel = RedisServer(tmp_path / "sentinel", sentinel=master.port)
+    sentinel.start()
+    try:
+        url = f"redis+sentinel://127.0.0.1:{sentinel.port}/pushd/0"
+        engine = await RedisEngine.open(url, prefix="{t}:")
+        try:
+            await engine.insert("t", "k", b"via sentinel")
+            direct = aioredis.Redis.from_url(master.url)
+            try:
+                assert await direct.exists(engine.keys.record("t", "k")) == 1
+            finally:
+                await direct.aclose()
+        finally:
+            await engine.close()
+    finally:
+        sentinel.stop()
+        master.stop()
