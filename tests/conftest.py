@@ -1,10 +1,24 @@
 """Fixtures shared by every suite: a real pushd on 127.0.0.1 (see tests/support/harness.py)."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.support.harness import harness, make_harness, store_kind
+from tests.support.redis import RedisClusterNodes
 
 __all__ = ["harness", "make_harness", "store_kind"]
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """One Redis Cluster for the session: three private masters, started once."""
+    cluster = RedisClusterNodes(tmp_path_factory.mktemp("cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -17,11 +17,12 @@ import secrets
 from typing import Any
 
 import msgpack
-import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from pushd.metrics import Metrics
 from pushd.store.engine import StoreError
+from pushd.store.redis_connect import RedisClient
 from pushd.waiters import Change, WaiterHub
 
 log = logging.getLogger("pushd.bus")
@@ -31,7 +32,7 @@ PUBLISH_RETRY_DELAYS = (0.05, 0.25, 1.0)
 class RedisBus:
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RedisClient,
         channel: str,
         *,
         metrics: Metrics | None = None,
@@ -114,6 +115,9 @@ class RedisBus:
     async def _listen(self) -> None:
         delay, connected_before = 0.05, False
         while not self._closing:
+            if isinstance(self._client, RedisCluster):  # learn the slots before subscribing
+                with contextlib.suppress(RedisError, OSError):
+                    await self._client.initialize()
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
@@ -122,7 +126,7 @@ class RedisBus:
                     self._metrics.bus_events.labels("reconnected").inc()
                     # Idle pooled connections died with the old link: drop them now rather
                     # than failing the next requests one by one.
-                    await self._client.connection_pool.disconnect(inuse_connections=False)
+                    await _drop_idle_connections(self._client)
                     woken = self._hub.resync() if self._hub else 0
                     log.info("decision bus reconnected; %d waiters re-read", woken)
                 connected_before, delay = True, 0.05
@@ -172,3 +176,9 @@ class RedisBus:
         else:
             self._subscribed.clear()
         self._metrics.bus_up.set(1 if up else 0)
+
+
+async def _drop_idle_connections(client: RedisClient) -> None:
+    pool = getattr(client, "connection_pool", None)  # a Cluster client re-learns its nodes
+    if pool is not None:
+        await pool.disconnect(inuse_connections=False)

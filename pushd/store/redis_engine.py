@@ -8,22 +8,21 @@ challenges and registrations match their expiry; deadlines live in sorted sets.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import msgpack
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
-from redis.backoff import NoBackoff
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from pushd.store import redis_scripts
 from pushd.store.engine import AlreadyExists, LookupTaken, Stored, StoreError, VersionConflict
+from pushd.store.redis_connect import RedisClient, connect
 from pushd.store.redis_keys import Keys
 
 log = logging.getLogger("pushd.store")
@@ -34,11 +33,18 @@ FIELDS = ("v", "d", "e")  # version, msgpack record, expires_at ("" for never)
 
 class RedisEngine:
     def __init__(
-        self, client: aioredis.Redis, *, prefix: str, clock: Callable[[], float] = time.time
+        self,
+        client: RedisClient,
+        *,
+        prefix: str,
+        clock: Callable[[], float] = time.time,
+        pool_size: int = 64,
     ) -> None:
         self.client = client
         self.keys = Keys(prefix)
         self._clock = clock
+        # A Cluster client's pools fail when full instead of waiting: queue callers here.
+        self._limit = asyncio.Semaphore(pool_size) if isinstance(client, RedisCluster) else None
         self._insert = client.register_script(redis_scripts.INSERT)
         self._update = client.register_script(redis_scripts.UPDATE)
         self._delete = client.register_script(redis_scripts.DELETE)
@@ -55,7 +61,7 @@ class RedisEngine:
         clock: Callable[[], float] = time.time,
     ) -> RedisEngine:
         client = connect(url, pool_size=pool_size, command_timeout=command_timeout)
-        engine = cls(client, prefix=prefix, clock=clock)
+        engine = cls(client, prefix=prefix, clock=clock, pool_size=pool_size)
         try:
             await engine.ping()
             await engine.check_durability()
@@ -141,11 +147,7 @@ class RedisEngine:
     async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]:
         """SCANs the keyspace: for operators' listings, never on a request's hot path."""
         prefix = self.keys.record(table, "")
-        try:
-            matching = self.client.scan_iter(match=self.keys.record_pattern(table), count=500)
-            names = sorted([_text(name) async for name in matching])
-        except (RedisError, OSError) as e:
-            raise StoreError(f"redis: {e}") from e
+        names = sorted(await self._keys_matching(self.keys.record_pattern(table)))
         rows = await self._pipeline(lambda pipe: [pipe.hmget(n, *FIELDS) for n in names])
         found = []
         for name, fields in zip(names, rows, strict=True):
@@ -187,21 +189,13 @@ class RedisEngine:
 
     async def trim_events(self, stream: str, before: float) -> int:
         everything = self.keys.events(stream, None)
-        try:
-            per_key = [
-                name
-                async for name in self.client.scan_iter(
-                    match=self.keys.events_pattern(stream), count=500
-                )
-                if _text(name) != everything
+        names = await self._keys_matching(self.keys.events_pattern(stream))
+        per_key = [name for name in names if name != everything]
+        removed = await self._pipeline(
+            lambda pipe: [
+                pipe.zremrangebyscore(name, "-inf", f"({before}") for name in [everything, *per_key]
             ]
-            async with self.client.pipeline(transaction=False) as pipe:
-                pipe.zremrangebyscore(everything, "-inf", f"({before}")
-                for name in per_key:
-                    pipe.zremrangebyscore(name, "-inf", f"({before}")
-                removed = await pipe.execute()
-        except (RedisError, OSError) as e:
-            raise StoreError(f"redis: {e}") from e
+        )
         return int(removed[0])
 
     async def scrub(self) -> None:
@@ -236,7 +230,8 @@ class RedisEngine:
 
     async def close(self) -> None:
         await self.client.aclose()
-        sentinels = getattr(self.client.connection_pool, "sentinel_manager", None)
+        pool = getattr(self.client, "connection_pool", None)
+        sentinels = getattr(pool, "sentinel_manager", None)
         for sentinel in sentinels.sentinels if sentinels else ():  # their own connections
             await sentinel.aclose()
 
@@ -274,16 +269,29 @@ class RedisEngine:
         """An idempotent command: tried again once on a dropped connection (a pooled
         connection Redis closed while idle, after a restart or failover)."""
         try:
-            try:
-                return await method(*args, **kwargs)
-            except RedisConnectionError:
-                return await method(*args, **kwargs)
+            async with self._slot():
+                try:
+                    return await method(*args, **kwargs)
+                except RedisConnectionError:
+                    return await method(*args, **kwargs)
         except (RedisError, OSError) as e:
             raise StoreError(f"redis: {e}") from e
 
+    async def _keys_matching(self, pattern: str) -> list[str]:
+        """SCAN (every shard of a Cluster): for operators' listings and retention."""
+
+        async def scan() -> list[str]:
+            return [_text(name) async for name in self.client.scan_iter(match=pattern, count=500)]
+
+        return await self._call(scan)
+
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._limit if self._limit is not None else contextlib.nullcontext()
+
     async def _script(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         try:
-            return await script(keys=keys, args=args)
+            async with self._slot():
+                return await script(keys=keys, args=args)
         except ResponseError as e:
             raise _refusal(str(e)) from e
         except (RedisError, OSError) as e:
@@ -299,37 +307,6 @@ class RedisEngine:
                 return result
 
         return await self._call(run)
-
-
-def connect(url: str, *, pool_size: int, command_timeout: float) -> aioredis.Redis:
-    """A client for redis://, rediss://, unix:// or redis+sentinel://h:p[,h:p]/service[/db]."""
-    timeout = command_timeout
-    # No silent retries: a script re-sent after a lost reply could apply twice or report a
-    # conflict for its own write. The caller sees StoreError and decides.
-    options: dict[str, Any] = {
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "socket_keepalive": True,
-        "health_check_interval": 15,
-        "retry": Retry(NoBackoff(), 0),
-    }
-    if url.startswith("redis+sentinel://"):
-        parts = urlsplit(url)
-        hosts = [h.rsplit(":", 1) for h in parts.netloc.rsplit("@", 1)[-1].split(",")]
-        service, _, db = parts.path.strip("/").partition("/")
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            [(host, int(port)) for host, port in hosts],
-            password=unquote(parts.password) if parts.password else None,
-            **options,
-        )
-        client: aioredis.Redis = sentinel.master_for(
-            service, db=int(db or 0), password=unquote(parts.password) if parts.password else None
-        )
-        return client
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=pool_size, timeout=timeout, **options
-    )
-    return aioredis.Redis.from_pool(pool)  # closing the client closes the pool
 
 
 def _raw(value: Any) -> bytes:

@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import redis.asyncio as aioredis
-
+from pushd.store.redis_connect import connect
 from pushd.store.redis_engine import RedisEngine
 from pushd.store.redis_keys import Keys
 
@@ -28,7 +27,7 @@ def unique_prefix() -> str:
 
 
 async def drop_keys(prefix: str, url: str = REDIS_URL) -> int:
-    client = aioredis.Redis.from_url(url)
+    client = connect(url, pool_size=4, command_timeout=5.0)
     try:
         names = [n async for n in client.scan_iter(match=Keys(prefix).everything_pattern)]
         if names:
@@ -59,6 +58,20 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too."""
+    for _ in range(200):
+        port = secrets.choice(range(20000, 45000))
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
 
 
 class RedisServer:
@@ -141,3 +154,53 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.process = None
+
+
+class RedisClusterNodes:
+    """Three private masters joined into a Redis Cluster (no replicas) on 127.0.0.1."""
+
+    def __init__(self, directory: Path, size: int = 3) -> None:
+        self.servers = [self._node(directory / f"node{i}") for i in range(size)]
+
+    @staticmethod
+    def _node(directory: Path) -> RedisServer:
+        config = str(directory / "nodes.conf")
+        return RedisServer(
+            directory,
+            port=_free_cluster_port(),
+            extra=["--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
+                   "--cluster-config-file", config],
+        )  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{s.port}" for s in self.servers)
+
+    def start(self, within: float = 20.0) -> None:
+        for server in self.servers:
+            server.start()
+        cli = shutil.which("redis-cli")
+        assert cli, "redis-cli is required (it comes with redis-server)"
+        nodes = [f"127.0.0.1:{s.port}" for s in self.servers]
+        subprocess.run(  # noqa: S603 (our binary, our arguments)
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=within,
+        )  # fmt: skip
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if all(self._state(cli, s.port) == "ok" for s in self.servers):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the cluster did not come up")
+
+    @staticmethod
+    def _state(cli: str, port: int) -> str:
+        info = subprocess.run(  # noqa: S603 (our binary, our arguments)
+            [cli, "-p", str(port), "cluster", "info"],
+            capture_output=True, text=True, check=False, timeout=5,
+        ).stdout  # fmt: skip
+        return "ok" if "cluster_state:ok" in info else "not ok"
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()

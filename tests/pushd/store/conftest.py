@@ -10,7 +10,7 @@ import pytest
 
 from pushd.store.engine import RecordEngine
 from pushd.store.sqlite import SQLiteEngine
-from tests.support.redis import redis_engine
+from tests.support.redis import REDIS_URL, redis_engine
 
 
 class FakeClock:
@@ -26,12 +26,15 @@ def clock() -> FakeClock:
     return FakeClock(time.time())  # near real time: Redis collects dead records by its own
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 async def engine(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[RecordEngine]:
-    if request.param == "redis":
-        async with redis_engine(clock=clock) as opened:
+    if request.param.startswith("redis"):
+        url = REDIS_URL
+        if request.param == "redis-cluster":
+            url = request.getfixturevalue("redis_cluster").url
+        async with redis_engine(url, clock=clock) as opened:
             yield opened
         return
     sqlite = await SQLiteEngine.open(tmp_path / "store.db", clock=clock)

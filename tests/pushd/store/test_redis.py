@@ -7,6 +7,7 @@ import datetime as dt
 import ipaddress
 import time
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
@@ -15,10 +16,11 @@ import redis.asyncio as aioredis
 from pushd.metrics import Metrics
 from pushd.store.engine import StoreError
 from pushd.store.redis_bus import RedisBus
-from pushd.store.redis_engine import RedisEngine, connect
+from pushd.store.redis_connect import connect
+from pushd.store.redis_engine import RedisEngine
 from pushd.waiters import RESYNC, Change, WaiterHub
 from tests.support.harness import free_port
-from tests.support.redis import REDIS_URL, RedisServer, drop_keys, redis_engine
+from tests.support.redis import REDIS_URL, RedisClusterNodes, RedisServer, drop_keys, redis_engine
 
 
 async def test_redis_collects_dead_records_and_their_lookups() -> None:
@@ -84,11 +86,12 @@ def test_sentinel_urls_name_the_service_and_database() -> None:
         pool_size=4,
         command_timeout=1.0,
     )
-    pool = client.connection_pool
-    assert pool.service_name == "mymaster"  # type: ignore[attr-defined]
+    assert isinstance(client, aioredis.Redis)
+    pool: Any = client.connection_pool
+    assert pool.service_name == "mymaster"
     assert pool.connection_kwargs["db"] == 2
     assert pool.connection_kwargs["password"] == "s3cret"
-    sentinels = pool.sentinel_manager.sentinels  # type: ignore[attr-defined]
+    sentinels = pool.sentinel_manager.sentinels
     hosts = [s.connection_pool.connection_kwargs for s in sentinels]
     assert [(h["host"], h["port"]) for h in hosts] == [("10.0.0.1", 26379), ("10.0.0.2", 26380)]
 
@@ -283,3 +286,20 @@ async def test_sentinel_urls_find_the_master(tmp_path: Path) -> None:
     finally:
         sentinel.stop()
         master.stop()
+
+
+async def test_decisions_cross_instances_on_a_cluster(redis_cluster: RedisClusterNodes) -> None:
+    clients = [connect(redis_cluster.url, pool_size=4, command_timeout=5.0) for _ in range(2)]
+    buses = [RedisBus(c, "{pushdtest-cluster}:decisions", ping_every=0.2) for c in clients]
+    hubs = [WaiterHub(), WaiterHub()]
+    try:
+        for bus, hub in zip(buses, hubs, strict=True):
+            await bus.start(hub)
+        with hubs[1].watch("c1") as there:
+            await buses[0].publish(Change("c1", "approved"))
+            assert await there.next(2.0) == Change("c1", "approved")
+    finally:
+        for bus in buses:
+            await bus.close()
+        for client in clients:
+            await client.aclose()
