@@ -1,4 +1,5 @@
-"""Request middleware: errors as JSON with stable codes, bearer-key auth, request metrics."""
+"""Request middleware: errors as JSON with stable codes (HTML pages for the hosted pages),
+bearer-key auth, request metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pushd.appkeys import SERVICES
 from pushd.errors import ApiError, from_mfa_error
 from pushd.services.api_keys import Scope
 from pushd.store.engine import StoreError, VersionConflict
+from pushd.web.errors import error_page
+from pushd.web.security import is_page
 
 log = logging.getLogger("pushd.http")
 RETRY_SOON = {"Retry-After": "1"}
@@ -36,6 +39,8 @@ def error_response(error: ApiError) -> web.Response:
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """JSON errors for the API; the hosted pages (every other path) get HTML error pages."""
+    from_router = False
     try:
         return await handler(request)
     except ApiError as e:
@@ -46,7 +51,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if e.status < 400:
             raise
         code = _HTTP_CODES.get(e.status, "http_error")
-        error = ApiError(e.status, code, e.reason, headers=_allow(e))
+        error, from_router = ApiError(e.status, code, e.reason, headers=_allow(e)), True
     except VersionConflict:  # a record that kept changing under contention: transient
         log.warning("gave up on a contended record", exc_info=True)
         error = ApiError(503, "busy", "too many changes at once; try again", headers=RETRY_SOON)
@@ -56,6 +61,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:  # the last line of defence: log it, never show a traceback
         log.exception("unhandled error")
         error = ApiError(500, "internal_error", "something went wrong")
+    if is_page(request.path):
+        return await error_page(request, error, from_router=from_router)
     return error_response(error)
 
 

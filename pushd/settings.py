@@ -119,6 +119,18 @@ class Settings:
     templates_dir: str = _setting("", "directory of message templates overriding the built-in")
     contact_review_days: int = _setting(180, "ask users to confirm phone and email this often")
 
+    # --- the hosted pages ---
+    session_idle_timeout: float = _setting(
+        1800.0, "seconds without a request before a hosted-pages session ends"
+    )
+    session_max_age: float = _setting(43200.0, "longest a hosted-pages session lasts, in seconds")
+    web_number_matching: bool = _setting(
+        True, "the hosted pages send number-matching push challenges (the user taps a number)"
+    )
+    web_forwarded_for: bool = _setting(
+        False, "take the user's address from X-Forwarded-For (only behind a reverse proxy)"
+    )
+
     # --- push delivery: APNs (aioapns) ---
     apns_endpoint: str = _setting(
         "", "APNs host:port (default Apple's production host, or sandbox with APNS_SANDBOX)"
@@ -146,7 +158,10 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise SettingsError("PUSHD_PORT must be 1..65535")
-        for name in ("challenge_ttl", "registration_ttl", "max_wait", "push_rate_window"):
+        for name in (
+            "challenge_ttl", "registration_ttl", "max_wait", "push_rate_window",
+            "session_idle_timeout", "session_max_age",
+        ):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be positive")
         if self.master_key and (len(self.master_key) != 64 or not _is_hex(self.master_key)):

@@ -251,3 +251,31 @@ class Seen:
     """A one-time value already used (a poll nonce); it expires with its window."""
 
     at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRecord:
+    """A hosted-pages session, kept under the SHA-256 of the id in the browser's cookie.
+
+    ``created_at`` moves on at every privilege change (the id is rotated then), so a
+    session created before the account's ``password_changed_at`` is no longer valid.
+    What a page must not lose on reload but must not show twice (the registration URI,
+    which holds the device secret, and fresh recovery codes) is sealed.
+    """
+
+    created_at: float
+    seen_at: float
+    expires_at: float
+    csrf_token: str
+    username: str = ""
+    user_id: str = ""
+    password_ok: bool = False
+    mfa_ok: bool = False
+    challenge_id: str | None = None
+    registration_id: str | None = None
+    otp_enrolment_id: str | None = None
+    ceremony_id: str | None = None
+    alternative_id: str | None = None
+    alternative_to: str = ""  # where its codes went, masked: "+44•••23 and a•••@example.com"
+    sealed_offer: bytes = b""  # the pushauth:// or otpauth:// URI being registered
+    sealed_codes: bytes = b""  # recovery codes to show once, newline-separated

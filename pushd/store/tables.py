@@ -23,6 +23,7 @@ from pushd.store.records import (
     RegistrationRecord,
     SealedValue,
     Seen,
+    SessionRecord,
     Throttle,
     UserRecord,
 )
@@ -233,6 +234,7 @@ class Store:
         )  # fmt: skip
         self.cases = Table(engine, "case", CaseRecord, _case_options)
         self.evidence = Table(engine, "evidence", SealedValue)
+        self.sessions = Table(engine, "session", SessionRecord, _expiring(lambda r: r.expires_at))
 
     async def user_id_by(self, lookup: str, value: str) -> str | None:
         found = await self.engine.find(lookup, value)
