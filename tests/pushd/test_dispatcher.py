@@ -97,7 +97,10 @@ async def test_permanent_failures_are_not_retried() -> None:
 
 
 async def test_no_retry_past_the_challenges_expiry() -> None:
-    transport = ScriptedTransport(RETRY, RETRY)
+    # The next try would come 30 s later (Retry-After: jitter alone may be short), the
+    # challenge expires in 2: the send gives up at once instead.
+    later = SendResult(outcome=SendOutcome.RETRY, reason="Unavailable", retry_after=30)
+    transport = ScriptedTransport(later, RETRY)
     slow = RetryPolicy(attempts=5, base=30, cap=30, send_timeout=1)
     results = await dispatch(transport, message(expires_in=2.0), policy=slow)
     assert (transport.calls, results[0].outcome) == (1, SendOutcome.RETRY)
