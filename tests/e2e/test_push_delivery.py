@@ -22,29 +22,17 @@ async def enrol(h: Harness, sim: Simulator, username: str, *, ios: bool) -> None
     assert done["state"] == "confirmed", done
 
 
-async def login(h: Harness, username: str, **body: Any) -> dict[str, Any]:
-    _, created = await h.call(
-        "POST", f"/v1/users/{username}/push/challenges", json=body, expect=201
-    )
-    return created
-
-
-async def outcome(h: Harness, challenge_id: str, wait: float = 10) -> dict[str, Any]:
-    _, body = await h.call("GET", f"/v1/push/challenges/{challenge_id}?wait={wait}", expect=200)
-    return body
-
-
 @pytest.mark.parametrize("ios", PLATFORMS)
 async def test_approve_through_the_push_service(
     make_delivering: Any, gateway: Gateway, ios: bool
 ) -> None:
     async with make_delivering() as (h, sim):
         await enrol(h, sim, "alice", ios=ios)
-        created = await login(h, "alice")
+        created = await h.push_login("alice")
         (pending,) = await sim.notifications(wait=10)
         assert pending.summary()["message"] == "Login attempt from alice at Backstage"
         assert await sim.answer(pending, approve=True) == 200
-        assert (await outcome(h, created["id"]))["state"] == "approved"
+        assert (await h.outcome(created["id"]))["state"] == "approved"
         answered = gateway.stats()["answered"]["apns" if ios else "fcm"]
         assert answered == {"200": 2}
 
@@ -53,25 +41,25 @@ async def test_approve_through_the_push_service(
 async def test_deny_and_wrong_number(make_delivering: Any, ios: bool) -> None:
     async with make_delivering(push_denial_backoff=0.0) as (h, sim):
         await enrol(h, sim, "bob", ios=ios)
-        created = await login(h, "bob")
+        created = await h.push_login("bob")
         (pending,) = await sim.notifications(wait=10)
         await sim.answer(pending, approve=False)
-        assert (await outcome(h, created["id"]))["reason"] == "denied_by_user"
-        created = await login(h, "bob", type="challenge")
+        assert (await h.outcome(created["id"]))["reason"] == "denied_by_user"
+        created = await h.push_login("bob", type="challenge")
         (pending,) = await sim.notifications(wait=10)
         assert pending.notification.numbers is not None
         wrong = next(n for n in pending.notification.numbers if n != created["number"])
         await sim.answer(pending, approve=True, number=wrong)
-        assert (await outcome(h, created["id"]))["reason"] == "wrong_number"
+        assert (await h.outcome(created["id"]))["reason"] == "wrong_number"
 
 
 @pytest.mark.parametrize("ios", PLATFORMS)
 async def test_expiry_when_the_phone_stays_silent(make_delivering: Any, ios: bool) -> None:
     async with make_delivering(challenge_ttl=1.0) as (h, sim):
         await enrol(h, sim, "carol", ios=ios)
-        created = await login(h, "carol")
+        created = await h.push_login("carol")
         (pending,) = await sim.notifications(wait=10)
-        assert (await outcome(h, created["id"]))["state"] == "expired"
+        assert (await h.outcome(created["id"]))["state"] == "expired"
         assert await sim.answer(pending, approve=True) == 400
 
 
@@ -83,17 +71,17 @@ async def test_a_dead_token_fails_at_once_and_refresh_revives_it(
         await enrol(h, sim, "dave", ios=ios)
         reason = "Unregistered" if ios else "UNREGISTERED"
         gateway.faults.add(status=410 if ios else 404, reason=reason, count=1)
-        created = await login(h, "dave")
-        result = await outcome(h, created["id"])
+        created = await h.push_login("dave")
+        result = await h.outcome(created["id"])
         assert (result["state"], result["reason"]) == ("delivery_failed", reason)
         status, body = await h.call("POST", "/v1/users/dave/push/challenges", json={})
         assert (status, body["error"]["code"]) == (409, "push_device_unreachable")
         (account,) = sim.load().push
         assert await sim.refresh(account) == 200  # the app refreshes its token
-        created = await login(h, "dave")
+        created = await h.push_login("dave")
         (pending,) = await sim.notifications(wait=10)
         await sim.answer(pending, approve=True)
-        assert (await outcome(h, created["id"]))["state"] == "approved"
+        assert (await h.outcome(created["id"]))["state"] == "approved"
 
 
 @pytest.mark.parametrize("ios", PLATFORMS)
@@ -104,10 +92,10 @@ async def test_5xx_then_success_is_retried_into_one_decision(
         await enrol(h, sim, "erin", ios=ios)
         reason = "ServiceUnavailable" if ios else "UNAVAILABLE"
         gateway.faults.add(status=503, reason=reason, count=2)
-        created = await login(h, "erin")
+        created = await h.push_login("erin")
         (pending,) = await sim.notifications(wait=10)  # the third attempt got through
         await sim.answer(pending, approve=True)
-        assert (await outcome(h, created["id"]))["state"] == "approved"
+        assert (await h.outcome(created["id"]))["state"] == "approved"
         metrics = await (await h.client.get("/metrics")).text()
         transport = "apns" if ios else "fcm"
         assert f'pushd_push_retries_total{{transport="{transport}"}} 2.0' in metrics
@@ -121,11 +109,11 @@ async def test_delivered_twice_is_still_one_decision(
 ) -> None:
     async with make_delivering() as (h, sim):
         await enrol(h, sim, "fay", ios=True)
-        created = await login(h, "fay")
+        created = await h.push_login("fay")
         (pending,) = await sim.notifications(wait=10)
         assert await sim.answer(pending, approve=True) == 200
         sim.load()  # the phone answers the same notification again (a duplicate delivery)
         from dataclasses import replace
 
         assert await sim.answer(replace(pending), approve=False) == 400
-        assert (await outcome(h, created["id"]))["state"] == "approved"
+        assert (await h.outcome(created["id"]))["state"] == "approved"

@@ -17,24 +17,12 @@ from tests.support.waiting import waiters_reach
 STORES = ("sqlite", "redis")  # every test here runs on both stores
 
 
-async def challenge(h: Harness, username: str, **body: Any) -> dict[str, Any]:
-    _, created = await h.call(
-        "POST", f"/v1/users/{username}/push/challenges", json=body, expect=201
-    )
-    return created
-
-
-async def outcome(h: Harness, challenge_id: str, wait: float = 10) -> dict[str, Any]:
-    _, body = await h.call("GET", f"/v1/push/challenges/{challenge_id}?wait={wait}", expect=200)
-    return body
-
-
 async def test_deny_is_a_denial_and_a_fraud_signal(harness: Harness) -> None:
     phone, enrolled, _ = await harness.enrol("alice")
-    created = await challenge(harness, "alice")
+    created = await harness.push_login("alice")
     message = await harness.transport.next()
     assert await phone.answer(enrolled, message, approve=False) == 200
-    assert await outcome(harness, created["id"]) == {
+    assert await harness.outcome(created["id"]) == {
         "id": created["id"],
         "state": "denied",
         "reason": "denied_by_user",
@@ -47,7 +35,7 @@ async def test_deny_is_a_denial_and_a_fraud_signal(harness: Harness) -> None:
 
 async def test_number_matching(harness: Harness) -> None:
     phone, enrolled, _ = await harness.enrol("alice")
-    created = await challenge(harness, "alice", type="challenge", message="Sign in to payroll")
+    created = await harness.push_login("alice", type="challenge", message="Sign in to payroll")
     number = created["number"]
     message = await harness.transport.next()
     notification = read_notification(message.jwt, enrolled.secret)
@@ -56,7 +44,7 @@ async def test_number_matching(harness: Harness) -> None:
     assert notification.message == "Sign in to payroll"
     wrong = next(n for n in notification.numbers if n != number)
     assert await phone.answer(enrolled, message, number=wrong) == 200
-    assert await outcome(harness, created["id"]) == {
+    assert await harness.outcome(created["id"]) == {
         "id": created["id"],
         "state": "denied",
         "reason": "wrong_number",
@@ -67,20 +55,20 @@ async def test_number_matching(harness: Harness) -> None:
 async def test_the_right_number_approves_and_no_number_is_wrong(make_harness: Any) -> None:
     async with make_harness(push_denial_backoff=0.0) as h:
         phone, enrolled, _ = await h.enrol("alice")
-        created = await challenge(h, "alice", type="challenge")
+        created = await h.push_login("alice", type="challenge")
         message = await h.transport.next()
         assert await phone.answer(enrolled, message, number=created["number"]) == 200
-        assert (await outcome(h, created["id"]))["state"] == "approved"
-        created = await challenge(h, "alice", type="challenge")
+        assert (await h.outcome(created["id"]))["state"] == "approved"
+        created = await h.push_login("alice", type="challenge")
         message = await h.transport.next()
         assert await phone.answer(enrolled, message) == 200  # approve without a number
-        assert (await outcome(h, created["id"]))["reason"] == "wrong_number"
+        assert (await h.outcome(created["id"]))["reason"] == "wrong_number"
 
 
 async def test_number_matching_can_be_required_for_every_challenge(make_harness: Any) -> None:
     async with make_harness(require_number_matching=True) as h:
         await h.enrol("alice")
-        created = await challenge(h, "alice", type="default")
+        created = await h.push_login("alice", type="default")
         assert 10 <= created["number"] <= 99
 
 
@@ -91,7 +79,7 @@ async def test_biometric_type_and_login_context_reach_the_phone(harness: Harness
         "user_agent": "Firefox/140",
         "location": {"city": "Oslo", "latitude": 59.91},
     }
-    await challenge(harness, "alice", type="biometric", context=context)
+    await harness.push_login("alice", type="biometric", context=context)
     message = await harness.transport.next()
     notification = read_notification(message.jwt, enrolled.secret)
     assert notification.push_type == "biometric"
@@ -106,20 +94,20 @@ async def test_biometric_type_and_login_context_reach_the_phone(harness: Harness
 async def test_expiry_is_owned_by_pushd(make_harness: Any) -> None:
     async with make_harness(challenge_ttl=0.5) as h:
         phone, enrolled, _ = await h.enrol("alice")
-        created = await challenge(h, "alice")
+        created = await h.push_login("alice")
         message = await h.transport.next()
-        result = await outcome(h, created["id"], wait=10)  # returns at expiry, not at 10 s
+        result = await h.outcome(created["id"], wait=10)  # returns at expiry, not at 10 s
         assert (result["state"], result["reason"]) == ("expired", "timeout")
         assert await phone.answer(enrolled, message) == 400  # a late reply changes nothing
-        assert (await outcome(h, created["id"]))["state"] == "expired"
-        await challenge(h, "alice")  # the expired one no longer blocks a new one
+        assert (await h.outcome(created["id"]))["state"] == "expired"
+        await h.push_login("alice")  # the expired one no longer blocks a new one
 
 
 async def test_the_sweeper_expires_challenges_nobody_waits_for(make_harness: Any) -> None:
     clock = FakeClock(time.time())
     async with make_harness(clock=clock) as h:
         await h.enrol("alice")
-        created = await challenge(h, "alice")
+        created = await h.push_login("alice")
         await h.transport.next()
         assert await h.services.sweeper.sweep() == 0
         clock.now += 120
@@ -127,14 +115,14 @@ async def test_the_sweeper_expires_challenges_nobody_waits_for(make_harness: Any
         record = await h.services.ctx.store.challenges.get(created["id"])
         assert record is not None
         assert record.record.txn.state == "expired"
-        assert (await outcome(h, created["id"], wait=0))["reason"] == "timeout"
+        assert (await h.outcome(created["id"], wait=0))["reason"] == "timeout"
 
 
 async def test_cancel(harness: Harness) -> None:
     phone, enrolled, _ = await harness.enrol("alice")
-    created = await challenge(harness, "alice")
+    created = await harness.push_login("alice")
     message = await harness.transport.next()
-    poll = asyncio.create_task(outcome(harness, created["id"], wait=30))
+    poll = asyncio.create_task(harness.outcome(created["id"], wait=30))
     _, cancelled = await harness.call("DELETE", f"/v1/push/challenges/{created['id']}", expect=200)
     assert cancelled["state"] == "cancelled"
     assert (await poll)["state"] == "cancelled"
@@ -149,7 +137,7 @@ async def test_cancel(harness: Harness) -> None:
 
 async def test_one_pending_challenge_per_user(harness: Harness) -> None:
     await harness.enrol("alice")
-    first = await challenge(harness, "alice")
+    first = await harness.push_login("alice")
     status, body = await harness.call("POST", "/v1/users/alice/push/challenges", json={})
     assert status == 409
     assert body["error"]["code"] == "challenge_pending"
@@ -162,7 +150,7 @@ async def test_rate_limit(make_harness: Any) -> None:
     async with make_harness(push_rate_limit=2, push_rate_window=60.0) as h:
         await h.enrol("alice")
         for _ in range(2):
-            created = await challenge(h, "alice")
+            created = await h.push_login("alice")
             await h.call("DELETE", f"/v1/push/challenges/{created['id']}", expect=200)
         response = await h.client.post("/v1/users/alice/push/challenges", headers=h.auth)
         assert response.status == 429
@@ -174,16 +162,16 @@ async def test_backoff_grows_after_each_denial(make_harness: Any) -> None:
     async with make_harness(push_denial_backoff=0.3, push_suspend_after=0) as h:
         phone, enrolled, _ = await h.enrol("alice")
         for denials in (1, 2):
-            created = await challenge(h, "alice")
+            created = await h.push_login("alice")
             assert await phone.answer(enrolled, await h.transport.next(), approve=False) == 200
-            await outcome(h, created["id"])
+            await h.outcome(created["id"])
             status, body = await h.call("POST", "/v1/users/alice/push/challenges", json={})
             assert (status, body["error"]["code"]) == (429, "rate_limited")
             await asyncio.sleep(0.3 * 2 ** (denials - 1))  # the back-off itself is time
-        created = await challenge(h, "alice")
+        created = await h.push_login("alice")
         assert await phone.answer(enrolled, await h.transport.next()) == 200
-        assert (await outcome(h, created["id"]))["state"] == "approved"
-        await challenge(h, "alice")  # an approval resets the back-off
+        assert (await h.outcome(created["id"]))["state"] == "approved"
+        await h.push_login("alice")  # an approval resets the back-off
 
 
 async def test_push_is_suspended_after_n_fraud_signals(make_harness: Any) -> None:
@@ -192,16 +180,16 @@ async def test_push_is_suspended_after_n_fraud_signals(make_harness: Any) -> Non
     async with make_harness(push_suspend_after=2, push_denial_backoff=0.0) as h:
         phone, enrolled, _ = await h.enrol("alice")
         for _ in range(2):
-            created = await challenge(h, "alice")
+            created = await h.push_login("alice")
             assert await phone.answer(enrolled, await h.transport.next(), approve=False) == 200
-            await outcome(h, created["id"])
+            await h.outcome(created["id"])
         status, body = await h.call("POST", "/v1/users/alice/push/challenges", json={})
         assert (status, body["error"]["code"]) == (403, "push_suspended")
         with pytest.MonkeyPatch.context() as patch:
             for name, value in h.cli_env().items():
                 patch.setenv(name, value)
             assert await asyncio.to_thread(main, ["push", "unsuspend", "alice"]) == 0
-        await challenge(h, "alice")
+        await h.push_login("alice")
 
 
 async def test_dead_tokens_fail_at_once_and_refresh_revives(harness: Harness) -> None:
@@ -209,20 +197,20 @@ async def test_dead_tokens_fail_at_once_and_refresh_revives(harness: Harness) ->
     harness.transport.script.append(
         SendResult(outcome=SendOutcome.UNREGISTERED, reason="Unregistered", status=410)
     )
-    created = await challenge(harness, "alice")
-    result = await outcome(harness, created["id"])
+    created = await harness.push_login("alice")
+    result = await harness.outcome(created["id"])
     assert (result["state"], result["reason"]) == ("delivery_failed", "Unregistered")
     status, body = await harness.call("POST", "/v1/users/alice/push/challenges", json={})
     assert (status, body["error"]["code"]) == (409, "push_device_unreachable")
     assert await phone.refresh(enrolled, new_token="fcm:fresh") == 200
-    await challenge(harness, "alice")
+    await harness.push_login("alice")
 
 
 async def test_many_waiters_on_one_challenge_all_wake(harness: Harness) -> None:
     phone, enrolled, _ = await harness.enrol("alice")
-    created = await challenge(harness, "alice")
+    created = await harness.push_login("alice")
     message = await harness.transport.next()
-    polls = [asyncio.create_task(outcome(harness, created["id"], wait=30)) for _ in range(50)]
+    polls = [asyncio.create_task(harness.outcome(created["id"], wait=30)) for _ in range(50)]
     hub = harness.services.ctx.hub
     await waiters_reach(hub, 50)
     assert await phone.answer(enrolled, message) == 200
@@ -233,8 +221,8 @@ async def test_many_waiters_on_one_challenge_all_wake(harness: Harness) -> None:
 
 async def test_a_client_that_disconnects_leaves_no_waiter(harness: Harness) -> None:
     await harness.enrol("alice")
-    created = await challenge(harness, "alice")
-    poll = asyncio.create_task(outcome(harness, created["id"], wait=30))
+    created = await harness.push_login("alice")
+    poll = asyncio.create_task(harness.outcome(created["id"], wait=30))
     hub = harness.services.ctx.hub
     await waiters_reach(hub, 1)
     poll.cancel()
@@ -245,8 +233,8 @@ async def test_a_client_that_disconnects_leaves_no_waiter(harness: Harness) -> N
 
 async def test_wait_zero_answers_at_once(harness: Harness) -> None:
     await harness.enrol("alice")
-    created = await challenge(harness, "alice")
-    assert (await outcome(harness, created["id"], wait=0))["state"] == "pending"
+    created = await harness.push_login("alice")
+    assert (await harness.outcome(created["id"], wait=0))["state"] == "pending"
 
 
 @pytest.mark.parametrize(
@@ -284,7 +272,7 @@ async def test_bad_requests_get_clear_errors(
 @pytest.mark.parametrize("query", ["wait=61", "wait=-1", "wait=soon", "wait=nan"])
 async def test_bad_waits(harness: Harness, query: str) -> None:
     await harness.enrol("alice")
-    created = await challenge(harness, "alice")
+    created = await harness.push_login("alice")
     status, body = await harness.call("GET", f"/v1/push/challenges/{created['id']}?{query}")
     assert (status, body["error"]["code"]) == (400, "invalid_request")
 

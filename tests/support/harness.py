@@ -115,6 +115,20 @@ class Harness:
             assert response.status == expect, body
         return response.status, body
 
+    async def push_login(self, username: str, **body: Any) -> dict[str, Any]:
+        """A login page asks for a push approval; returns the created challenge."""
+        _, created = await self.call(
+            "POST", f"/v1/users/{username}/push/challenges", json=body, expect=201
+        )
+        return created
+
+    async def outcome(self, challenge_id: str, wait: float = 10) -> dict[str, Any]:
+        """The login page's long-poll: the challenge once decided (or after ``wait``)."""
+        _, body = await self.call(
+            "GET", f"/v1/push/challenges/{challenge_id}?wait={wait}", expect=200
+        )
+        return body
+
     def cli_env(self) -> dict[str, str]:
         """The environment that points ``pushd`` commands at this instance's store."""
         settings = self.services.ctx.settings
