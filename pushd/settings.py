@@ -166,6 +166,8 @@ class Settings:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be positive")
         if self.master_key and (len(self.master_key) != 64 or not _is_hex(self.master_key)):
             raise SettingsError("PUSHD_MASTER_KEY must be 64 hex characters")
+        if self.redis_url:
+            _check_redis_url(self.redis_url)
         if "=" not in self.lb_cookie:
             raise SettingsError("PUSHD_LB_COOKIE must be name=value")
         token_auth = (self.apns_key_file, self.apns_key_id, self.apns_team_id, self.apns_topic)
@@ -297,3 +299,21 @@ def _is_hex(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
+
+
+def _check_redis_url(url: str) -> None:
+    """A clear start-up error for a URL pushd cannot use (never echoing it: it is secret)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in REDIS_SCHEMES:
+        raise SettingsError(f"PUSHD_REDIS_URL must start with one of {', '.join(REDIS_SCHEMES)}://")
+    if scheme in ("redis+sentinel", "redis+cluster", "rediss+cluster"):
+        netloc, _, path = rest.partition("/")
+        for host in netloc.rsplit("@", 1)[-1].split(","):
+            name, _, port = host.rpartition(":")
+            if not name or not port.isdigit():
+                raise SettingsError(f"PUSHD_REDIS_URL: every {scheme} node must be host:port")
+        if scheme == "redis+sentinel" and not path.strip("/"):
+            raise SettingsError("PUSHD_REDIS_URL: name the Sentinel service (…/SERVICE[/db])")

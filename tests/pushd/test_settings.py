@@ -50,11 +50,17 @@ def test_data_dir_from_the_file(tmp_path: Path) -> None:
         {"PUSHD_ACCESS_LOG": "maybe"},
         {"PUSHD_LB_COOKIE": "nocookie"},
         {"PUSHD_CONFIG": "/does/not/exist.toml"},
+        {"PUSHD_REDIS_URL": "http://127.0.0.1:6379"},
+        {"PUSHD_REDIS_URL": "127.0.0.1:6379"},
+        {"PUSHD_REDIS_URL": "redis+sentinel://:pw@10.0.0.1/mymaster"},
+        {"PUSHD_REDIS_URL": "redis+sentinel://10.0.0.1:26379"},
+        {"PUSHD_REDIS_URL": "redis+cluster://10.0.0.1:x,10.0.0.2:7000"},
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str]) -> None:
-    with pytest.raises(SettingsError):
+    with pytest.raises(SettingsError) as refused:
         load_settings(env)
+    assert "pw@" not in str(refused.value)  # a secret URL is never echoed
 
 
 def test_unknown_or_broken_file(tmp_path: Path) -> None:
