@@ -42,9 +42,12 @@ def normalise_phone(text: str) -> str:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as e:
         raise InvalidPhoneNumber("not a phone number") from e
-    if not phonenumbers.is_valid_number(number):
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # libphonenumber calls some 16-digit German numbers valid; E.164 (and SMS gateways)
+    # stop at 15 digits.
+    if not phonenumbers.is_valid_number(number) or len(e164) > 16:
         raise InvalidPhoneNumber("not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def contact_review_due(last_confirmed_at: float | None, *, now: float, every_days: int) -> bool:

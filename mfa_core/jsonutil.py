@@ -26,6 +26,9 @@ def parse_json_object(
     """Parse a JSON object, raising ``error`` on anything else."""
     try:
         value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        # "\ud800" parses to a lone surrogate, which is not text: it cannot be encoded to
+        # hash, compare, store or log it. UnicodeEncodeError is a ValueError.
+        compact_json(value).encode("utf-8")
     except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError too
         raise error("not a JSON object") from e
     if not isinstance(value, dict):

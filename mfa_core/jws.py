@@ -41,9 +41,12 @@ def verify_jwt(token: str, secret: bytes) -> dict[str, object]:
     header = _decode_segment(header_segment)
     if header.get("alg") != "HS256" or "crit" in header:
         raise InvalidJwt("algorithm not allowed", reason="jwt_algorithm")
-    signature = _decode_bytes(signature_segment)
+    _decode_bytes(signature_segment)
     expected = _mac(secret, f"{header_segment}.{payload_segment}")
-    if not hmac.compare_digest(signature, expected):
+    # Compare spellings, not decoded bytes: b64decode ignores the unused low bits of the
+    # last character, so four spellings of one MAC would verify (padding stays optional).
+    given = signature_segment.rstrip("=").encode("ascii")
+    if not hmac.compare_digest(given, b64url_encode(expected).encode("ascii")):
         raise InvalidJwt("bad signature", reason="jwt_signature")
     return _decode_segment(payload_segment)
 

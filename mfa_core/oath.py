@@ -211,7 +211,8 @@ def verify_hotp(
 
 def _first_match(params: OathParameters, code: str, factors: range) -> int | None:
     """Compare against every candidate (no early exit) and return the first that matched."""
-    given = code.encode("utf-8") if isinstance(code, str) else b""
+    # surrogatepass: a lone surrogate (from JSON's "\ud800") is a mismatch, not a crash.
+    given = code.encode("utf-8", "surrogatepass") if isinstance(code, str) else b""
     matched: int | None = None
     for factor in factors:
         if hmac.compare_digest(code_at(params, factor).encode("ascii"), given) and matched is None:

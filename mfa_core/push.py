@@ -86,7 +86,7 @@ def challenge_response(secret: bytes, challenge: bytes) -> str:
 def verify_challenge_response(secret: bytes, challenge: bytes, response: object) -> None:
     """Constant-time check of a device's ``response`` claim; raises :class:`ResponseMismatch`."""
     expected = challenge_response(secret, challenge).encode("ascii")
-    given = response.encode("utf-8") if isinstance(response, str) else b""
+    given = response.encode("utf-8", "surrogatepass") if isinstance(response, str) else b""
     if not hmac.compare_digest(expected, given):
         raise ResponseMismatch("challenge response does not match")
 

@@ -41,7 +41,13 @@ def parse_poll_claims(
     uid, issued, nonce = claims.get("mechanismUid"), claims.get("iat"), claims.get("nonce")
     if not (isinstance(uid, str) and uid and isinstance(nonce, str) and 16 <= len(nonce) <= 64):
         raise InvalidDeviceReply("poll request lacks mechanismUid or nonce")
-    if not isinstance(issued, str) or not issued.isascii() or not issued.isdigit():
+    # Bounded before int(): past 4300 digits int() raises ValueError, not InvalidDeviceReply.
+    if (
+        not isinstance(issued, str)
+        or not issued.isascii()
+        or not issued.isdigit()
+        or len(issued) > 20
+    ):
         raise InvalidDeviceReply("poll request lacks iat", reason="poll_stale")
     if abs(now - int(issued)) > max_skew:
         raise InvalidDeviceReply("poll request too old or from the future", reason="poll_stale")

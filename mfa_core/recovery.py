@@ -104,4 +104,5 @@ def normalise_code(code: str) -> str:
 def _digest(code: str, *, key: bytes, salt: bytes) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise InvalidParameter("the hashing key must be at least 32 bytes")
-    return hmac.new(key, salt + code.encode("utf-8"), hashlib.sha256).digest()
+    # surrogatepass: a lone surrogate (from JSON's "\ud800") is a mismatch, not a crash.
+    return hmac.new(key, salt + code.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()

@@ -32,8 +32,9 @@ def split_uri(uri: str, *, scheme: str, hosts: Collection[str]) -> SplitUri:
     if not isinstance(uri, str) or len(uri) > MAX_URI_CHARS:
         raise InvalidUri("not a provisioning URI")
     try:
+        uri.encode("utf-8")  # a lone surrogate (bytes that were not UTF-8) is not text
         parts = urlsplit(uri.strip())
-    except ValueError as e:
+    except ValueError as e:  # UnicodeEncodeError too
         raise InvalidUri("not a provisioning URI") from e
     if parts.scheme.lower() != scheme:
         raise InvalidUri(f"not a {scheme}:// URI")

@@ -44,7 +44,8 @@ def decode(data: bytes, cls: type[R]) -> R:
         envelope = msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
         raise CodecError("not msgpack") from e
-    if not (isinstance(envelope, list) and len(envelope) == 2 and isinstance(envelope[0], int)):
+    # type() rather than isinstance(): True is an int, and no version.
+    if not (isinstance(envelope, list) and len(envelope) == 2 and type(envelope[0]) is int):
         raise CodecError("not a versioned record")
     version, fields = envelope
     current = getattr(cls, "SCHEMA_VERSION", 1)
@@ -61,16 +62,45 @@ def decode(data: bytes, cls: type[R]) -> R:
     return typing.cast(R, _from_plain(fields, cls))
 
 
+# Each type's encoder and each hint's decoder is worked out once and cached: records are
+# decoded on every request, and walking type hints per value cost more than the I/O.
+Convert = Callable[[Any], Any]
+
+
 def _to_plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (tuple, list, frozenset, set)):
-        items = [_to_plain(v) for v in value]
-        return sorted(items) if isinstance(value, (frozenset, set)) else items
-    if isinstance(value, Mapping):
-        return {k: _to_plain(v) for k, v in value.items()}
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        encoder = _ENCODERS[kind] = _encoder(kind)
+    return encoder(value)
+
+
+_ENCODERS: dict[type, Convert] = {}
+_PLAIN = frozenset({str, bytes, int, float, bool, type(None)})  # msgpack's own types
+
+
+def _encoder(kind: type) -> Convert:
+    if dataclasses.is_dataclass(kind):
+        names = tuple(f.name for f in dataclasses.fields(kind))
+        return lambda value: {name: _to_plain(getattr(value, name)) for name in names}
+    if issubclass(kind, enum.Enum):
+        return _enum_value
+    if issubclass(kind, (frozenset, set)):
+        return lambda value: sorted([_to_plain(v) for v in value])
+    if issubclass(kind, (tuple, list)):
+        return lambda value: [_to_plain(v) for v in value]
+    if issubclass(kind, Mapping):
+        return lambda value: {k: _to_plain(v) for k, v in value.items()}
+    return _same
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _same(value: Any) -> Any:
     return value
 
 
@@ -80,52 +110,116 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _from_plain(value: Any, hint: Any) -> Any:
+    return _decoder(hint)(value)
+
+
+@cache
+def _decoder(hint: Any) -> Convert:  # noqa: PLR0911 - one branch per kind of hint
     origin = get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        return _from_union(value, get_args(hint))
+        return _union_decoder(get_args(hint))
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return _from_dataclass(value, hint)
+        cls = hint
+        return lambda value: _from_dataclass(value, cls)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        try:
-            return hint(value)
-        except ValueError as e:
-            raise CodecError(f"{value!r} is not a {hint.__name__}") from e
+        return _enum_decoder(hint)
     if origin in (tuple, frozenset):
+        return _sequence_decoder(hint, origin)
+    if origin in (dict, Mapping, typing.Mapping) or hint in (dict, Mapping):
+        return _mapping_decoder(hint)
+    if hint in (str, bytes, int, float, bool):
+        exact: type = hint  # msgpack yields exactly these; anything else takes the checks
+
+        def scalar(value: Any) -> Any:
+            return value if type(value) is exact else _scalar(value, exact)
+
+        return scalar
+    return lambda value: _scalar(value, hint)
+
+
+def _union_decoder(options: tuple[Any, ...]) -> Convert:
+    nullable = type(None) in options
+    decoders = [_decoder(option) for option in options if option is not type(None)]
+
+    def union(value: Any) -> Any:
+        if value is None and nullable:
+            return None
+        for decode_option in decoders:
+            try:
+                return decode_option(value)
+            except CodecError:
+                continue
+        raise CodecError(f"{value!r} matches none of {options}")
+
+    return union
+
+
+def _enum_decoder(cls: type[enum.Enum]) -> Convert:
+    members = {m.value: m for m in cls if isinstance(m.value, (str, int))}
+
+    def member(value: Any) -> Any:
+        if type(value) in (str, int) and (found := members.get(value)) is not None:
+            return found
+        try:
+            return cls(value)
+        except ValueError as e:
+            raise CodecError(f"{value!r} is not a {cls.__name__}") from e
+
+    return member
+
+
+def _sequence_decoder(hint: Any, origin: Any) -> Convert:
+    if origin is tuple and get_args(hint)[-1] is not Ellipsis:
+        return _fixed_tuple_decoder(hint)
+    item_hint = get_args(hint)[0]
+    item = _decoder(item_hint)
+    build = tuple if origin is tuple else frozenset
+    exact = item_hint if item_hint in (str, bytes, int, float, bool) else None
+
+    def sequence(value: Any) -> Any:
         if not isinstance(value, list):
             raise CodecError(f"expected a list for {hint}")
-        args = get_args(hint)
-        items = [_from_plain(v, args[0]) for v in value]
-        return tuple(items) if origin is tuple else frozenset(items)
-    if origin in (dict, Mapping, typing.Mapping) or hint in (dict, Mapping):
+        if exact is not None and all(type(v) is exact for v in value):
+            return build(value)  # the common case: nothing to convert or check per item
+        return build([item(v) for v in value])
+
+    return sequence
+
+
+def _fixed_tuple_decoder(hint: Any) -> Convert:
+    """``tuple[int, int, int]``: exactly three items, each of its own type."""
+    items = [_decoder(arg) for arg in get_args(hint)]
+
+    def fixed(value: Any) -> Any:
+        if not isinstance(value, list) or len(value) != len(items):
+            raise CodecError(f"expected {len(items)} items for {hint}")
+        return tuple(decode_item(v) for decode_item, v in zip(items, value, strict=True))
+
+    return fixed
+
+
+def _mapping_decoder(hint: Any) -> Convert:
+    value_decoder = _decoder(get_args(hint)[1] if get_args(hint) else Any)
+
+    def mapping(value: Any) -> Any:
         if not isinstance(value, dict):
             raise CodecError(f"expected a map for {hint}")
-        value_hint = get_args(hint)[1] if get_args(hint) else Any
-        return {k: _from_plain(v, value_hint) for k, v in value.items()}
-    return _scalar(value, hint)
+        return {k: value_decoder(v) for k, v in value.items()}
+
+    return mapping
 
 
-def _from_union(value: Any, options: tuple[Any, ...]) -> Any:
-    if value is None and type(None) in options:
-        return None
-    for option in options:
-        if option is type(None):
-            continue
-        try:
-            return _from_plain(value, option)
-        except CodecError:
-            continue
-    raise CodecError(f"{value!r} matches none of {options}")
+@cache
+def _field_decoders(cls: type) -> tuple[tuple[str, Convert], ...]:
+    """Built on first use, not with the class's decoder, so nested types may refer back."""
+    hints = _hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
 
 
 def _from_dataclass(value: Any, cls: type) -> Any:
     if not isinstance(value, dict):
         raise CodecError(f"expected a map for {cls.__name__}")
-    hints = _hints(cls)
-    kwargs = {
-        f.name: _from_plain(value[f.name], hints[f.name])
-        for f in dataclasses.fields(cls)
-        if f.name in value
-    }
+    kwargs = {name: decode(value[name]) for name, decode in _field_decoders(cls) if name in value}
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as e:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from pushd.errors import invalid_request
 from pushd.web.security import check_origin, forbidden
 from pushd.web.session import Session, load
 from pushd.wire import read_json
@@ -27,11 +28,20 @@ def check_token(session: Session | None, token: object) -> Session:
     return session
 
 
+async def posted_form(request: web.Request) -> Mapping[str, object]:
+    """aiohttp's form parsing, with bytes that are not text in the declared (or an unknown)
+    charset refused with a 400 rather than a 500."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError) as e:  # UnicodeDecodeError is a ValueError
+        raise invalid_request("the form is not text") from e
+
+
 async def form(request: web.Request) -> tuple[Session, Form]:
     """The session and the posted fields (text only; each field at most 4096 characters)."""
     check_origin(request)
     session = await load(request)
-    posted = await request.post()
+    posted = await posted_form(request)
     check_token(session, posted.get(FIELD))
     assert session is not None  # noqa: S101 - check_token raised otherwise
     fields = {

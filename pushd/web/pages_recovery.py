@@ -159,7 +159,7 @@ async def case_submit(request: web.Request) -> web.StreamResponse:
 async def _read_case_form(request: web.Request) -> tuple[dict[str, str], str, bytes]:
     fields: dict[str, str] = {}
     if not request.content_type.startswith("multipart/"):  # no file: the CSRF check still runs
-        posted = await request.post()
+        posted = await csrf.posted_form(request)
         return {k: v for k, v in posted.items() if isinstance(v, str)}, "", b""
     kind, document = "", b""
     reader = await request.multipart()
