@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import log_scan
 from tests.support.harness import harness, make_harness, store_kind
 from tests.support.redis import RedisClusterNodes
 
@@ -26,3 +27,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     stores = getattr(metafunc.module, "STORES", None)
     if stores and "store_kind" in metafunc.fixturenames:
         metafunc.parametrize("store_kind", stores)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(log_scan, "log_scan")  # every log line, scanned for secrets

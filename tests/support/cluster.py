@@ -18,6 +18,7 @@ import aiohttp
 
 from mfa_core.push import PushRegistration
 from tests.support.harness import MASTER_KEY, free_port
+from tests.support.log_scan import add_log_file, register_secret
 from tests.support.phone import Enrolled, SimPhone
 
 
@@ -48,6 +49,8 @@ async def run_cli(*args: str, env: dict[str, str]) -> str:
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, args
+    if args[:2] == ("apikey", "create"):
+        register_secret("api_key", out.decode().strip())
     return out.decode().strip()
 
 
@@ -83,6 +86,7 @@ async def instance(name: str, tmp: Path, env: dict[str, str]) -> AsyncIterator[I
             except TimeoutError:
                 process.kill()
                 await process.wait()
+        add_log_file(log, f"pushd process {name}")
 
 
 async def until_ready(node: Instance, *, want: int = 200, within: float = 30.0) -> None:

@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.support.harness import free_port
+from tests.support.log_scan import register_secret
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Outbox:
     sms_status: list[int] = field(default_factory=list)  # scripted answers, then 200
 
     def settings(self) -> dict[str, Any]:
+        register_secret("sms_token", "sms-secret")  # the webhook's bearer token
         return {
             "email_mode": "smtp", "smtp_host": "127.0.0.1", "smtp_port": self.smtp_port,
             "email_from": "Backstage <no-reply@backstage.test>",
@@ -74,6 +76,8 @@ class _Handler:
         body = parsed.get_body(("plain",))
         text = body.get_content() if body is not None else ""
         received = Received(to=str(parsed["To"]), subject=str(parsed["Subject"]), body=text)
+        for token in re.findall(r"token=([A-Za-z0-9_-]+)", text):
+            register_secret("emailed_token", token)
         self._loop.call_soon_threadsafe(self._outbox.emails.put_nowait, received)
         return "250 OK"
 

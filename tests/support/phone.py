@@ -22,6 +22,7 @@ from authenticator_sim.responder import (
 )
 from mfa_core.entropy import RandomBytes
 from mfa_core.push import PushRegistration, parse_registration_uri
+from tests.support.log_scan import register_secret, register_uri
 
 
 class Notification(Protocol):
@@ -48,6 +49,7 @@ class SimPhone:
     def __init__(self, session: aiohttp.ClientSession, *, ios: bool = False) -> None:
         self.session = session
         token = uuid.uuid4().hex.upper() * 2 if ios else f"fcm:{uuid.uuid4()}"
+        register_secret("push_token", token)
         self.phone = Phone(ios=ios, name="iPhone 16" if ios else "Pixel 9", push_token=token)
 
     async def send(self, request: HttpRequest) -> tuple[int, Any]:
@@ -58,6 +60,8 @@ class SimPhone:
 
     async def scan(self, uri: str) -> tuple[int, Enrolled]:
         registration = parse_registration_uri(uri)
+        register_uri(uri)
+        register_secret("push_secret", registration.secret)
         enrolled = Enrolled(registration, str(uuid.uuid4()))
         status, _ = await self.send(
             registration_request(

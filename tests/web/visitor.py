@@ -15,6 +15,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from tests.support.harness import PASSWORD, Harness
+from tests.support.log_scan import register_secret
 
 _TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
 
@@ -55,6 +56,9 @@ class Visitor:
         text = await response.text()
         if match := _TOKEN.search(text):
             self.token = match.group(1)
+            register_secret("csrf_token", self.token)
+        for morsel in self.session.cookie_jar:
+            register_secret("session_cookie", morsel.value)
         return Answer(response.status, response.url.path_qs, text, response.headers)
 
     async def get(self, path: str, *, follow: bool = True) -> Answer:
