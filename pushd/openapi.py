@@ -29,7 +29,8 @@ def _ok(description: str, schema: str, status_headers: Schema | None = None) -> 
 
 
 UNAUTHORIZED = _error("Missing or wrong API key", "unauthorized")
-INVALID = _error("The request is malformed", "invalid_request", "payload_too_large")
+INVALID = _error("The request is malformed", "invalid_request")
+TOO_LARGE = _error("The request body is too large", "payload_too_large")
 NOT_FOUND = _error("Nothing with that id", "not_found")
 UNAVAILABLE = _error("Storage is unavailable or busy; try again", "unavailable", "busy")
 WAIT_PARAM: Schema = {
@@ -165,10 +166,28 @@ SCHEMAS: dict[str, Schema] = {
         },
     },
     "Empty": {"type": "object", "maxProperties": 0},
+    "Pending": {
+        "type": "object",
+        "required": ["notifications"],
+        "additionalProperties": False,
+        "properties": {
+            "notifications": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["messageId", "message"],
+                    "properties": {
+                        "messageId": {"type": "string"},
+                        "message": {"type": "string", "description": "the notification JWT"},
+                    },
+                },
+            }
+        },
+    },
     "Health": {
         "type": "object",
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "status": {"type": "string", "enum": ["ok", "unavailable", "draining"]},
             "store": {"type": "string", "enum": ["up", "down"]},
             "bus": {"type": "string", "enum": ["up", "down"]},
         },
@@ -191,6 +210,7 @@ def _registration_paths() -> dict[str, Schema]:
                 "responses": {
                     "201": _ok("Registration started", "Registration"),
                     "400": INVALID,
+                    "413": TOO_LARGE,
                     "401": UNAUTHORIZED,
                     "409": _error("The user already has a push device", "push_device_exists"),
                     "503": UNAVAILABLE,
@@ -226,6 +246,7 @@ def _registration_paths() -> dict[str, Schema]:
                 "parameters": [ID],
                 "responses": {
                     "200": _ok("Cancelled", "Registration"),
+                    "400": INVALID,
                     "401": UNAUTHORIZED,
                     "404": NOT_FOUND,
                     "409": _error("Already final", "already_final"),
@@ -251,6 +272,7 @@ def _challenge_paths() -> dict[str, Schema]:
                 "responses": {
                     "201": _ok("Challenge sent", "Challenge"),
                     "400": INVALID,
+                    "413": TOO_LARGE,
                     "401": UNAUTHORIZED,
                     "403": _error("Push suspended after repeated denials", "push_suspended"),
                     "404": _error("No such user", "user_not_found"),
@@ -292,6 +314,7 @@ def _challenge_paths() -> dict[str, Schema]:
                 "parameters": [ID],
                 "responses": {
                     "200": _ok("Cancelled", "Challenge"),
+                    "400": INVALID,
                     "401": UNAUTHORIZED,
                     "404": NOT_FOUND,
                     "409": _error("Already final", "already_final"),
@@ -307,7 +330,9 @@ def _device_paths() -> dict[str, Schema]:
         "name": "_action",
         "in": "query",
         "required": True,
-        "schema": {"enum": ["register", "authenticate", "refresh"]},
+        "schema": {"enum": ["register", "authenticate", "refresh", "pending"]},
+        "description": "pending is pushd's poll fallback, not the app's: the notifications"
+        " still waiting for the device",
     }
     return {
         "/push/device": {
@@ -321,7 +346,10 @@ def _device_paths() -> dict[str, Schema]:
                     "content": {JSON: {"schema": _ref("DeviceReply")}},
                 },
                 "responses": {
-                    "200": _ok("Accepted", "Empty"),
+                    "200": {
+                        "description": "Accepted: {} (for pending, the notifications)",
+                        "content": {JSON: {"schema": {"oneOf": [_ref("Empty"), _ref("Pending")]}}},
+                    },
                     "400": _ok("Refused (whatever the reason)", "DeviceBadRequest"),
                 },
             }

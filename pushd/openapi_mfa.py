@@ -36,6 +36,7 @@ def operation(
         "parameters": list(params),
         "responses": {
             status: {"description": "OK", "content": {JSON: {"schema": ref(schema)}}},
+            "400": INVALID,  # a malformed path parameter or body, whatever the operation
             "401": error("Missing or wrong key", "unauthorized"),
             "503": error("Storage is unavailable or busy; try again", "unavailable", "busy"),
             **(errors or {}),
@@ -43,6 +44,9 @@ def operation(
     }
     if body is not None:
         op["requestBody"] = {"required": body_required, "content": {JSON: {"schema": ref(body)}}}
+        op["responses"].setdefault("413", TOO_LARGE)
+    if any(param.get("name") == "username" and param.get("in") == "path" for param in params):
+        op["responses"].setdefault("404", NO_USER)
     return op
 
 
@@ -52,8 +56,10 @@ def path_param(name: str) -> Schema:
 
 USER = path_param("username")
 ID = path_param("id")
-INVALID = error("The request is malformed", "invalid_request", "payload_too_large")
+INVALID = error("The request is malformed", "invalid_request")
+TOO_LARGE = error("The request body is too large", "payload_too_large")
 NO_USER = error("No such user", "user_not_found")
+NO_DEVICE = error("No such user, or no such device", "user_not_found", "unknown_device")
 LOCKED = {
     **error("Too many wrong attempts (answered before anything is checked)", "locked"),
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -124,6 +130,8 @@ SCHEMAS: dict[str, Schema] = {
     "RecoveryCodesLeft": {"type": "object", "properties": {"remaining": {"type": "integer"}}},
     "Code": {"type": "object", "required": ["code"], "additionalProperties": False,
              "properties": {"code": {"type": "string"}, "client_ip": CLIENT_IP}},
+    "FirstCode": {"type": "object", "required": ["code"], "additionalProperties": False,
+                  "properties": {"code": {"type": "string"}}},
     "Accepted": {
         "type": "object", "required": ["result"],
         "properties": {"result": {"const": "accepted"}, "remaining": {"type": "integer"},
@@ -150,11 +158,17 @@ SCHEMAS: dict[str, Schema] = {
                        "options": {"type": "object", "description":
                                    "PublicKeyCredentialCreation/RequestOptions as JSON"}},
     },
+    "WebAuthnRegistrationAnswer": {
+        "type": "object", "required": ["credential"], "additionalProperties": False,
+        "properties": {"credential": {"type": "object", "description":
+                                      "the browser's PublicKeyCredential as JSON"},
+                       "name": {"type": "string", "maxLength": 64}},
+    },
     "WebAuthnAnswer": {
         "type": "object", "required": ["credential"], "additionalProperties": False,
         "properties": {"credential": {"type": "object", "description":
                                       "the browser's PublicKeyCredential as JSON"},
-                       "name": {"type": "string", "maxLength": 64}, "client_ip": CLIENT_IP},
+                       "client_ip": CLIENT_IP},
     },
     "AdminUser": {
         "type": "object",
@@ -221,18 +235,19 @@ def paths() -> dict[str, Schema]:
         "/v1/users/{username}/devices/{device_id}": {
             "patch": operation("Rename a device", "renameDevice", ok=("200", "Device"),
                                body="Rename", params=device,
-                               errors={"400": INVALID, "404": error("No such device",
-                                                                    "unknown_device")}),
+                               errors={"400": INVALID, "404": NO_DEVICE}),
             "delete": operation(
                 "Remove a device and its recovery codes (needs reauth_token, in the body or"
                 " X-Reauth-Token)", "removeDevice", ok=("200", "Mfa"), body="ReauthToken",
                 body_required=False, params=device,
-                errors={"403": REAUTH, "404": error("No such device", "unknown_device")}),
+                errors={"403": REAUTH, "404": NO_DEVICE}),
         },
         "/v1/users/{username}/reauthenticate": {"post": operation(
             "Check the password again: a token for removing devices and regenerating codes",
             "reauthenticate", ok=("200", "Reauth"), body="PasswordCheck", params=(USER,),
-            errors={"400": INVALID, "429": LOCKED})},
+            errors={"400": INVALID, "429": LOCKED, "401": error(
+                "Missing or wrong key, or the wrong password (or no such user: the same answer)",
+                "unauthorized", "invalid_credentials")})},
         "/v1/users/{username}/recovery-codes": {
             "get": operation("How many recovery codes remain", "recoveryCodesLeft",
                              ok=("200", "RecoveryCodesLeft"), params=(USER,),
@@ -252,7 +267,7 @@ def paths() -> dict[str, Schema]:
             errors={"400": INVALID, "409": error("One OTP device per user", "device_limit")})},
         "/v1/otp/registrations/{id}/confirm": {"post": operation(
             "Confirm with the first code: the device and its 10 recovery codes", "confirmOtp",
-            ok=("201", "Registered"), body="Code", params=(ID,),
+            ok=("201", "Registered"), body="FirstCode", params=(ID,),
             errors={"401": WRONG_CODE, "404": error("No such registration", "not_found"),
                     "429": LOCKED})},
         "/v1/users/{username}/otp/verify": {"post": operation(
@@ -266,7 +281,8 @@ def paths() -> dict[str, Schema]:
             params=(USER,), errors={"409": error("Too many keys", "device_limit")})},
         "/v1/webauthn/registrations/{id}": {"post": operation(
             "Verify and store the new credential: the device and its 10 recovery codes",
-            "completeWebAuthnRegistration", ok=("201", "Registered"), body="WebAuthnAnswer",
+            "completeWebAuthnRegistration", ok=("201", "Registered"),
+            body="WebAuthnRegistrationAnswer",
             params=(ID,),
             errors={"400": error("Did not verify", "webauthn_rejected", "invalid_request"),
                     "404": error("No such ceremony (or already answered)", "not_found"),

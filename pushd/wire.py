@@ -28,10 +28,27 @@ def timestamp(epoch: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The whole body, or its first ``limit + 1`` bytes when it is longer than ``limit``.
+
+    ``content.read(n)`` returns what has arrived so far, so a body that comes in several
+    pieces is read until its end, not cut at the first piece.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 async def read_json(request: web.Request, *, required: bool = True) -> dict[str, object]:
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise ApiError(413, "payload_too_large", "the request body is too large")
-    raw = await request.content.read(MAX_JSON_BYTES + 1)
+    raw = await read_limited(request, MAX_JSON_BYTES)
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError(413, "payload_too_large", "the request body is too large")
     if not raw.strip():
@@ -40,6 +57,9 @@ async def read_json(request: web.Request, *, required: bool = True) -> dict[str,
         return {}
     try:
         value = json.loads(raw)
+        # "\ud800" parses to a lone surrogate, which no hash, signature, store or log can
+        # encode (UnicodeEncodeError is a ValueError): refuse it here, not with a 500 later.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError) as e:
         raise invalid_request("the body is not valid JSON") from e
     if not isinstance(value, dict):
@@ -76,7 +96,7 @@ def wait_seconds(request: web.Request, max_wait: float) -> float:
 def challenge_request(body: Mapping[str, object]) -> ChallengeRequest:
     only_keys(body, {"type", "message", "context"})
     raw_type = body.get("type", "default")
-    if raw_type not in {t.value for t in PushType}:
+    if not isinstance(raw_type, str) or raw_type not in {t.value for t in PushType}:
         raise invalid_request("type must be default, challenge or biometric")
     return ChallengeRequest(
         push_type=PushType(str(raw_type)),

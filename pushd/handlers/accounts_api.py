@@ -15,6 +15,7 @@ from pushd.wire import (
     only_keys,
     optional_string,
     read_json,
+    read_limited,
     required_string,
     timestamp,
 )
@@ -109,7 +110,7 @@ async def open_case(request: web.Request) -> web.Response:
 async def upload_evidence(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_EVIDENCE_BYTES:
         raise ApiError(413, "payload_too_large", "the document must be under 10 MB")
-    data = await request.content.read(MAX_EVIDENCE_BYTES + 1)
+    data = await read_limited(request, MAX_EVIDENCE_BYTES)
     record = await request.app[SERVICES].cases.add_evidence(
         request.match_info["id"], content_type=request.content_type, data=data
     )

@@ -15,6 +15,7 @@ from aiohttp import web
 from pushd.appkeys import SERVICES
 from pushd.services.device import ACTIONS, DeviceRejected
 from pushd.store.engine import StoreError
+from pushd.wire import read_limited
 
 log = logging.getLogger("pushd.device")
 MAX_BODY_BYTES = 16 * 1024
@@ -43,7 +44,7 @@ async def device_endpoint(request: web.Request) -> web.Response:
 async def _body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise DeviceRejected("too_large")
-    body = await request.content.read(MAX_BODY_BYTES + 1)
+    body = await read_limited(request, MAX_BODY_BYTES)
     if len(body) > MAX_BODY_BYTES:
         raise DeviceRejected("too_large")
     return body

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jsonschema
@@ -189,3 +192,22 @@ async def test_mfa_answers_match_their_schemas(harness: Harness) -> None:
     jsonschema.validate(events, schema("AuditEvents"))
     _, locks = await harness.call("GET", "/v1/admin/lockouts", expect=200, admin=True)
     jsonschema.validate(locks, schema("Lockouts"))
+
+
+async def test_a_body_that_arrives_in_pieces_is_read_whole(harness: Harness) -> None:
+    """``content.read(n)`` returns the first piece only; the API must wait for the rest."""
+    await harness.enrol("alice")
+    message = "Sign in to Backstage from a new laptop"
+
+    async def pieces() -> AsyncIterator[bytes]:
+        body = json.dumps({"message": message}).encode()
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+            await asyncio.sleep(0.01)  # each piece its own chunk on the wire
+
+    response = await harness.client.post(
+        "/v1/users/alice/push/challenges", data=pieces(), headers=harness.auth
+    )
+    assert response.status == 201, await response.text()
+    sent = await harness.transport.next()
+    assert sent.alert == message
