@@ -7,7 +7,7 @@ import asyncio
 import os
 import platform
 
-from bench import delivery, http, push_cycle, scale_out, waiters
+from bench import delivery, http, otp, push_cycle, scale_out, waiters
 from bench.common import Row, print_table
 
 BENCHES = {
@@ -16,6 +16,7 @@ BENCHES = {
     "delivery": delivery.run,
     "push_cycle": push_cycle.run,
     "scale_out": scale_out.run,
+    "otp": otp.run,
 }
 
 

@@ -7,7 +7,7 @@ log line, so a failed store write still leaves a trail (and is logged as an erro
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import fields
 
 from pushd.services.context import Context
 from pushd.store import codec
@@ -17,6 +17,7 @@ from pushd.store.records import AuditEvent
 log = logging.getLogger("pushd.audit")
 STREAM = "audit"
 ANYONE = "-"
+_FIELDS = tuple(f.name for f in fields(AuditEvent))
 
 
 class Audit:
@@ -46,7 +47,8 @@ class Audit:
             client_ip=client_ip,
             detail=detail,
         )
-        log.info("audit", extra={k: v for k, v in asdict(event).items() if v})
+        if log.isEnabledFor(logging.INFO):
+            log.info("audit", extra={k: v for k in _FIELDS if (v := getattr(event, k))})
         try:
             await self._ctx.store.engine.append(
                 STREAM, at=event.at, key=user_id or ANYONE, data=codec.encode(event)

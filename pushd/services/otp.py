@@ -133,11 +133,12 @@ class Otp:
 
     async def verify(self, username: str, code: object, *, client_ip: str | None) -> Device:
         ctx = self._ctx
-        user = (await require_user(ctx, username)).record
+        found = await require_user(ctx, username)
+        user = found.record
         if not user.oath:
             raise conflict("no_otp_device", "this user has no one-time password device")
         keys = subjects(Guess.OTP, user_id=user.user_id, client_ip=client_ip)
-        await self._throttler.guard(keys)
+        failing = await self._throttler.guard(keys)
         now = ctx.clock()
         device_id = user.oath[0].device_id
 
@@ -159,14 +160,14 @@ class Otp:
             )
 
         try:
-            mutated = await ctx.store.users.mutate(user.user_id, accepted)
+            mutated = await ctx.store.users.mutate(user.user_id, accepted, current=found)
         except (CodeMismatch, CodeReplayed):
             await self._throttler.failed(keys, user_id=user.user_id, username=username)
             await self._login_event(user, "failure", client_ip)
             raise invalid_code() from None
         if mutated is None:
             raise ApiError(404, "user_not_found", "no such user")
-        await self._throttler.succeeded(keys)
+        await self._throttler.succeeded(keys, failing=failing)
         await self._login_event(user, "success", client_ip)
         return mutated.record.profile.device(device_id)
 

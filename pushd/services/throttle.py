@@ -10,7 +10,7 @@ reveals whether the code or password was right.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from pushd.errors import ApiError
@@ -86,13 +86,19 @@ class Throttler:
         self._audit = audit
         self._limits = ThrottleLimits.from_settings(ctx.settings)
 
-    async def guard(self, keys: Sequence[str]) -> None:
-        """Refuse at once (429 locked) if any subject is locked out."""
+    async def guard(self, keys: Sequence[str]) -> frozenset[str]:
+        """Refuse at once (429 locked) if any subject is locked out; else return the
+        subjects with failures on record (for ``succeeded``). The reads go together."""
         now = self._ctx.clock()
-        for key in keys:
-            found = await self._ctx.store.throttles.get(key)
-            if found is not None and (left := locked_for(found.record, now)) > 0:
+        found = await self._ctx.store.throttles.get_many(keys)
+        for current in found:
+            if current is not None and (left := locked_for(current.record, now)) > 0:
                 raise locked_out(left)
+        return frozenset(
+            key
+            for key, current in zip(keys, found, strict=True)
+            if current is not None and current.record.failures
+        )
 
     async def failed(self, keys: Sequence[str], *, user_id: str = "", username: str = "") -> None:
         now = self._ctx.clock()
@@ -111,10 +117,16 @@ class Throttler:
                     detail=f"{subject} locked for {seconds:.0f}s",
                 )
 
-    async def succeeded(self, keys: Sequence[str]) -> None:
-        """A right answer forgives the user's recent failures (not a lockout's history)."""
+    async def succeeded(
+        self, keys: Sequence[str], *, failing: Collection[str] | None = None
+    ) -> None:
+        """A right answer forgives the user's recent failures (not a lockout's history).
+
+        ``failing``, what ``guard`` returned: only those are forgiven (a subject with
+        none costs no read; a wrong guess racing this right one is not forgiven).
+        """
         for key in keys:
-            if ":user:" in key:
+            if ":user:" in key and (failing is None or key in failing):
                 await self._ctx.store.throttles.mutate(
                     key, lambda t: replace(t, failures=()) if t.failures else t
                 )

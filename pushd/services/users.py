@@ -37,10 +37,10 @@ def user_not_found() -> ApiError:
 async def find_user(ctx: Context, login: str) -> Versioned[UserRecord] | None:
     """By username, or by email address when ``login`` holds an ``@`` and no user has it."""
     key = login.casefold()
-    user_id = await ctx.store.user_id_by("username", key)
-    if user_id is None and "@" in login:
-        user_id = await ctx.store.user_id_by("email", key)
-    return await ctx.store.users.get(user_id) if user_id else None
+    found = await ctx.store.user_by("username", key)
+    if found is None and "@" in login:
+        found = await ctx.store.user_by("email", key)
+    return found
 
 
 async def require_user(ctx: Context, login: str) -> Versioned[UserRecord]:

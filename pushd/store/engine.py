@@ -49,6 +49,10 @@ class RecordEngine(Protocol):
 
     async def get(self, table: str, key: str) -> Stored | None: ...
 
+    async def get_many(self, table: str, keys: Sequence[str]) -> list[Stored | None]:
+        """``get`` of several keys at once (one round trip)."""
+        ...
+
     async def insert(
         self,
         table: str,
@@ -80,9 +84,17 @@ class RecordEngine(Protocol):
         """The (table, key) that owns a unique lookup value."""
         ...
 
+    async def find_record(self, lookup: str, value: str) -> tuple[str, str, Stored] | None:
+        """``find`` and the owner's record, read together (one round trip)."""
+        ...
+
     async def due(self, table: str, now: float, limit: int) -> Sequence[str]: ...
 
-    async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]: ...
+    async def scan(
+        self, table: str, limit: int = 1000, *, after: str = ""
+    ) -> Sequence[tuple[str, Stored]]:
+        """Live records in key order, keys after ``after``: operators' listings and walks."""
+        ...
 
     async def append(self, stream: str, *, at: float, key: str, data: bytes) -> None:
         """Add an entry to an append-only stream (the audit log), indexed by ``key`` and time."""

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgpack
@@ -38,8 +39,11 @@ class RedisBus:
         metrics: Metrics | None = None,
         ping_every: float = 2.0,
         reconnect_cap: float = 2.0,
+        publish: Callable[[str, bytes], Awaitable[object]] | None = None,
     ) -> None:
+        """``publish``: how to send (the store's, which shares its pipelines); else the client."""
         self._client = client
+        self._publish = publish or client.publish
         self._channel = channel
         self._metrics = metrics or Metrics()
         self._ping_every = ping_every
@@ -96,7 +100,7 @@ class RedisBus:
 
     async def _send(self, payload: bytes) -> bool:
         try:
-            await self._client.publish(self._channel, payload)
+            await self._publish(self._channel, payload)
         except (RedisError, OSError) as e:
             self._metrics.bus_events.labels("publish_failed").inc()
             log.warning("could not publish a decision: %s", e)

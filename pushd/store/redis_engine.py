@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import msgpack
@@ -22,6 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from pushd.store import redis_scripts
 from pushd.store.engine import AlreadyExists, LookupTaken, Stored, StoreError, VersionConflict
+from pushd.store.redis_batch import Batcher
 from pushd.store.redis_connect import RedisClient, connect
 from pushd.store.redis_keys import Keys
 
@@ -44,11 +46,14 @@ class RedisEngine:
         self.keys = Keys(prefix)
         self._clock = clock
         # A Cluster client's pools fail when full instead of waiting: queue callers here.
+        # Elsewhere the commands of one loop turn share a pipeline (see redis_batch).
         self._limit = asyncio.Semaphore(pool_size) if isinstance(client, RedisCluster) else None
+        self._batch = None if isinstance(client, RedisCluster) else Batcher(client)
         self._insert = client.register_script(redis_scripts.INSERT)
         self._update = client.register_script(redis_scripts.UPDATE)
         self._delete = client.register_script(redis_scripts.DELETE)
         self._append = client.register_script(redis_scripts.APPEND)
+        self._find = client.register_script(redis_scripts.FIND)
 
     @classmethod
     async def open(
@@ -73,8 +78,21 @@ class RedisEngine:
     # --- the RecordEngine contract ---------------------------------------------------
 
     async def get(self, table: str, key: str) -> Stored | None:
-        fields = await self._call(self.client.hmget, self.keys.record(table, key), *FIELDS)
+        fields = await self._read("HMGET", self.keys.record(table, key), *FIELDS)
         return self._live(fields)
+
+    async def get_many(self, table: str, keys: Sequence[str]) -> list[Stored | None]:
+        names = [self.keys.record(table, key) for key in keys]
+        if self._batch is None:
+            rows = await self._pipeline(lambda pipe: [pipe.hmget(n, *FIELDS) for n in names])
+            return [self._live(fields) for fields in rows]
+        batch = self._batch
+        sent = [batch.submit("HMGET", name, *FIELDS, idempotent=True) for name in names]
+        try:
+            rows = await asyncio.gather(*sent)  # futures, not tasks: nothing to schedule
+        except (RedisError, OSError) as e:
+            raise StoreError(f"redis: {e}") from e
+        return [self._live(fields) for fields in rows]
 
     async def insert(
         self,
@@ -123,12 +141,20 @@ class RedisEngine:
         return bool(result)
 
     async def find(self, lookup: str, value: str) -> tuple[str, str] | None:
-        owner = await self._call(self.client.get, self.keys.lookup(lookup, value))
-        if owner is None:
+        found = await self.find_record(lookup, value)
+        return None if found is None else (found[0], found[1])
+
+    async def find_record(self, lookup: str, value: str) -> tuple[str, str, Stored] | None:
+        reply = await self._script(
+            self._find, [self.keys.lookup(lookup, value)], [self.keys.prefix], idempotent=True
+        )
+        if not reply:
             return None
-        table, _, key = _text(owner).partition("\0")
-        fields = await self._call(self.client.hmget, self.keys.record(table, key), *FIELDS)
-        return (table, key) if self._live(fields) else None
+        stored = self._live(reply[1:])
+        if stored is None:
+            return None
+        table, _, key = _text(reply[0]).partition("\0")
+        return table, key, stored
 
     async def due(self, table: str, now: float, limit: int) -> Sequence[str]:
         due_key = self.keys.due(table)
@@ -144,16 +170,24 @@ class RedisEngine:
             await self._call(self.client.zrem, due_key, *gone)
         return [k for k, exists in zip(keys, alive, strict=True) if exists]
 
-    async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]:
-        """SCANs the keyspace: for operators' listings, never on a request's hot path."""
+    async def scan(
+        self, table: str, limit: int = 1000, *, after: str = ""
+    ) -> Sequence[tuple[str, Stored]]:
+        """SCANs the keyspace: for operators' listings and walks, never on a request's path."""
         prefix = self.keys.record(table, "")
         names = sorted(await self._keys_matching(self.keys.record_pattern(table)))
-        rows = await self._pipeline(lambda pipe: [pipe.hmget(n, *FIELDS) for n in names])
-        found = []
-        for name, fields in zip(names, rows, strict=True):
-            stored = self._live(fields)
-            if stored is not None:
-                found.append((name.removeprefix(prefix), stored))
+        if after:
+            names = [n for n in names if n.removeprefix(prefix) > after]
+        found: list[tuple[str, Stored]] = []
+        for start in range(0, len(names), max(limit, 1)):  # pages, until ``limit`` are live
+            chunk = names[start : start + limit]
+            rows = await self._pipeline(partial(_hmget_all, chunk))
+            for name, fields in zip(chunk, rows, strict=True):
+                stored = self._live(fields)
+                if stored is not None:
+                    found.append((name.removeprefix(prefix), stored))
+            if len(found) >= limit:
+                break
         return found[:limit]
 
     async def append(self, stream: str, *, at: float, key: str, data: bytes) -> None:
@@ -210,6 +244,13 @@ class RedisEngine:
     async def ping(self) -> None:
         await self._call(self.client.ping)
 
+    async def publish(self, channel: str, payload: bytes) -> None:
+        """PUBLISH with the store's other commands (the decision bus); Redis errors raised."""
+        if self._batch is None:
+            await self.client.publish(channel, payload)
+        else:
+            await self._batch.execute("PUBLISH", channel, payload, idempotent=False)
+
     async def check_durability(self) -> list[str]:
         """Warn about settings that could lose or evict records (pushd still starts)."""
         try:
@@ -229,6 +270,8 @@ class RedisEngine:
         return warnings
 
     async def close(self) -> None:
+        if self._batch is not None:
+            await self._batch.close()
         await self.client.aclose()
         pool = getattr(self.client, "connection_pool", None)
         sentinels = getattr(pool, "sentinel_manager", None)
@@ -288,8 +331,25 @@ class RedisEngine:
     def _slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._limit if self._limit is not None else contextlib.nullcontext()
 
-    async def _script(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+    async def _read(self, *command: Any) -> Any:
+        """An idempotent command (tried again once on a dropped connection, like ``_call``)."""
+        if self._batch is None:
+            return await self._call(self.client.execute_command, *command)
         try:
+            return await self._batch.execute(*command, idempotent=True)
+        except (RedisError, OSError) as e:
+            raise StoreError(f"redis: {e}") from e
+
+    async def _script(
+        self, script: Any, keys: list[str], args: list[Any], *, idempotent: bool = False
+    ) -> Any:
+        """A script; only a read-only one (``idempotent``) is sent again after a lost reply."""
+        try:
+            if self._batch is not None:
+                command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+                return await self._batch.execute(*command, idempotent=idempotent, script=script)
+            if idempotent:
+                return await self._call(script, keys=keys, args=args)
             async with self._slot():
                 return await script(keys=keys, args=args)
         except ResponseError as e:
@@ -344,3 +404,7 @@ def _setting(config: Any, name: str) -> str:
     if value is None and isinstance(config, dict):
         value = config.get(name.encode())
     return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def _hmget_all(names: Sequence[str], pipe: Any) -> list[Any]:
+    return [pipe.hmget(name, *FIELDS) for name in names]

@@ -139,3 +139,15 @@ redis.call("ZADD", KEYS[1], ARGV[1], member)
 redis.call("ZADD", KEYS[2], ARGV[1], member)
 return seq
 """
+
+# A read: the record owning a lookup, in one round trip (pushd's clock judges liveness).
+# KEYS: the lookup.  ARGV: prefix.  Returns {owner, v, d, e}, or nil.
+FIND = """
+local owner = redis.call("GET", KEYS[1])
+if not owner then return false end
+local sep = string.find(owner, "\\0", 1, true)
+if not sep then return false end
+local rk = ARGV[1] .. "r:" .. string.sub(owner, 1, sep - 1) .. ":" .. string.sub(owner, sep + 1)
+local fields = redis.call("HMGET", rk, "v", "d", "e")
+return {owner, fields[1], fields[2], fields[3]}
+"""

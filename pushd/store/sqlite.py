@@ -73,6 +73,11 @@ _FIND_OWNER = (
     "SELECT l.tbl, l.key FROM lookups l JOIN records r ON r.tbl = l.tbl AND r.key = l.key"
     " WHERE l.name = ? AND l.value = ? AND (r.expires_at IS NULL OR r.expires_at > ?)"
 )
+_FIND_RECORD = (
+    "SELECT l.tbl, l.key, r.data, r.version FROM lookups l"
+    " JOIN records r ON r.tbl = l.tbl AND r.key = l.key"
+    " WHERE l.name = ? AND l.value = ? AND (r.expires_at IS NULL OR r.expires_at > ?)"
+)
 
 
 class SQLiteEngine:
@@ -95,6 +100,10 @@ class SQLiteEngine:
 
     async def get(self, table: str, key: str) -> Stored | None:
         return await self._run(self._get, table, key, self._clock())
+
+    async def get_many(self, table: str, keys: Sequence[str]) -> list[Stored | None]:
+        now = self._clock()
+        return await self._run(lambda: [self._get(table, key, now) for key in keys])
 
     async def insert(
         self,
@@ -143,11 +152,16 @@ class SQLiteEngine:
     async def find(self, lookup: str, value: str) -> tuple[str, str] | None:
         return await self._run(self._find, lookup, value, self._clock())
 
+    async def find_record(self, lookup: str, value: str) -> tuple[str, str, Stored] | None:
+        return await self._run(self._find_record, lookup, value, self._clock())
+
     async def due(self, table: str, now: float, limit: int) -> Sequence[str]:
         return await self._run(self._due, table, now, limit)
 
-    async def scan(self, table: str, limit: int = 1000) -> Sequence[tuple[str, Stored]]:
-        return await self._run(self._scan, table, limit, self._clock())
+    async def scan(
+        self, table: str, limit: int = 1000, *, after: str = ""
+    ) -> Sequence[tuple[str, Stored]]:
+        return await self._run(self._scan, table, limit, after, self._clock())
 
     async def append(self, stream: str, *, at: float, key: str, data: bytes) -> None:
         await self._transaction(self._append, stream, at, key, data)
@@ -281,6 +295,9 @@ class SQLiteEngine:
         self, table: str, key: str, lookups: Collection[tuple[str, str]], now: float
     ) -> None:
         db = self._db
+        owned = db.execute("SELECT name, value FROM lookups WHERE tbl=? AND key=?", (table, key))
+        if {tuple(row) for row in owned} == set(lookups):
+            return  # the usual update: the same lookups, already this record's
         db.execute("DELETE FROM lookups WHERE tbl=? AND key=?", (table, key))
         for name, value in lookups:
             if self._find(name, value, now) is not None:
@@ -306,6 +323,10 @@ class SQLiteEngine:
         row = self._db.execute(_FIND_OWNER, (lookup, value, now)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def _find_record(self, lookup: str, value: str, now: float) -> tuple[str, str, Stored] | None:
+        row = self._db.execute(_FIND_RECORD, (lookup, value, now)).fetchone()
+        return (row[0], row[1], Stored(row[2], row[3])) if row else None
+
     def _due(self, table: str, now: float, limit: int) -> list[str]:
         rows = self._db.execute(
             "SELECT key FROM records WHERE tbl=? AND due_at IS NOT NULL AND due_at <= ?"
@@ -314,11 +335,11 @@ class SQLiteEngine:
         ).fetchall()
         return [row[0] for row in rows]
 
-    def _scan(self, table: str, limit: int, now: float) -> list[tuple[str, Stored]]:
+    def _scan(self, table: str, limit: int, after: str, now: float) -> list[tuple[str, Stored]]:
         rows = self._db.execute(
-            f"SELECT key, data, version FROM records WHERE tbl=? AND {_LIVE}"  # noqa: S608
+            f"SELECT key, data, version FROM records WHERE tbl=? AND key>? AND {_LIVE}"  # noqa: S608
             " ORDER BY key LIMIT ?",
-            (table, now, limit),
+            (table, after, now, limit),
         ).fetchall()
         return [(row[0], Stored(row[1], row[2])) for row in rows]
 

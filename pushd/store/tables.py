@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pushd.store import codec
 from pushd.store.engine import AlreadyExists, RecordEngine, VersionConflict
@@ -80,6 +80,16 @@ class Table(Generic[R]):
             return None
         return Versioned(codec.decode(stored.data, self._cls), stored.version)
 
+    async def get_many(self, keys: Sequence[str]) -> list[Versioned[R] | None]:
+        """``get`` of several keys in one read (one round trip to Redis)."""
+        found = await self._engine.get_many(self.name, keys)
+        return [
+            None
+            if stored is None
+            else Versioned(codec.decode(stored.data, self._cls), stored.version)
+            for stored in found
+        ]
+
     async def insert(self, key: str, record: R) -> Versioned[R]:
         opts = self._options(record)
         version = await self._engine.insert(
@@ -107,22 +117,43 @@ class Table(Generic[R]):
         return Versioned(record, version)
 
     async def mutate(
-        self, key: str, change: Callable[[R], R], *, attempts: int = 50
+        self,
+        key: str,
+        change: Callable[[R], R],
+        *,
+        attempts: int = 50,
+        current: Versioned[R] | None = None,
     ) -> Mutated[R] | None:
         """Read, change, compare-and-set; retried on conflict. ``None`` if the record is gone.
 
-        ``change`` may raise to abort; returning the same record writes nothing.
+        ``change`` may raise to abort; returning the same record writes nothing. ``current``,
+        a version the caller has just read, saves the first read: a write from it is still
+        compared with the stored version, and an abort or a no-op decided on it is decided
+        again on the stored record.
         """
+        given = current
         for attempt in range(attempts):
-            current = await self.get(key)
             if current is None:
-                return None
-            record = change(current.record)
+                current = await self.get(key)
+                if current is None:
+                    return None
+            read_here = current is not given
+            try:
+                record = change(current.record)
+            except Exception:
+                if read_here:
+                    raise
+                current = None
+                continue
             if record is current.record:
-                return Mutated(current, changed=False)
+                if read_here:
+                    return Mutated(current, changed=False)
+                current = None
+                continue
             try:
                 return Mutated(await self.update(key, current, record), changed=True)
             except VersionConflict:
+                current = None
                 await _back_off(attempt)
         raise VersionConflict(f"{self.name}/{key} kept changing")
 
@@ -147,6 +178,13 @@ class Table(Generic[R]):
     async def scan(self) -> list[Versioned[R]]:
         rows = await self._engine.scan(self.name)
         return [Versioned(codec.decode(s.data, self._cls), s.version) for _, s in rows]
+
+    async def scan_page(
+        self, *, after: str = "", limit: int = 500
+    ) -> list[tuple[str, Versioned[R]]]:
+        """Up to ``limit`` live records with keys after ``after``, in key order."""
+        rows = await self._engine.scan(self.name, limit, after=after)
+        return [(k, Versioned(codec.decode(s.data, self._cls), s.version)) for k, s in rows]
 
 
 async def _back_off(attempt: int) -> None:
@@ -236,9 +274,21 @@ class Store:
         self.evidence = Table(engine, "evidence", SealedValue)
         self.sessions = Table(engine, "session", SessionRecord, _expiring(lambda r: r.expires_at))
 
+    def tables(self) -> list[Table[Any]]:
+        """Every table, for whole-store walks (key rotation)."""
+        return [value for value in vars(self).values() if isinstance(value, Table)]
+
     async def user_id_by(self, lookup: str, value: str) -> str | None:
         found = await self.engine.find(lookup, value)
         return found[1] if found is not None and found[0] == self.users.name else None
+
+    async def user_by(self, lookup: str, value: str) -> Versioned[UserRecord] | None:
+        """The user owning a lookup value (username, email, mechanism uid), in one read."""
+        found = await self.engine.find_record(lookup, value)
+        if found is None or found[0] != self.users.name:
+            return None
+        stored = found[2]
+        return Versioned(codec.decode(stored.data, UserRecord), stored.version)
 
     async def close(self) -> None:
         await self.engine.close()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from pushd.store.engine import AlreadyExists, LookupTaken, RecordEngine, VersionConflict
+from pushd.store.engine import AlreadyExists, LookupTaken, RecordEngine, Stored, VersionConflict
 from tests.pushd.store.conftest import FakeClock
 
 
@@ -52,6 +52,34 @@ async def test_unique_lookups(engine: RecordEngine) -> None:
     assert await engine.find("username", "alice") == ("user", "2")
     await engine.delete("user", "2")
     assert await engine.find("username", "alice") is None
+
+
+async def test_find_record_reads_the_owner_with_its_lookup(
+    engine: RecordEngine, clock: FakeClock
+) -> None:
+    await engine.insert("user", "1", b"a", lookups=[("username", "alice")])
+    await engine.update("user", "1", b"a2", version=1)  # same lookups: kept as they are
+    assert await engine.find_record("username", "alice") == ("user", "1", Stored(b"a2", 2))
+    assert await engine.find_record("username", "bob") is None
+    await engine.insert("c", "k", b"x", expires_at=clock.now + 10, lookups=[("l", "v")])
+    assert await engine.find_record("l", "v") == ("c", "k", Stored(b"x", 1))
+    clock.now += 10
+    assert await engine.find_record("l", "v") is None  # dead by pushd's clock
+    await engine.delete("user", "1")
+    assert await engine.find_record("username", "alice") is None
+
+
+async def test_get_many_reads_each_key_or_none(engine: RecordEngine, clock: FakeClock) -> None:
+    await engine.insert("t", "a", b"a")
+    await engine.insert("t", "b", b"b", expires_at=clock.now + 10)
+    assert await engine.get_many("t", ["a", "missing", "b"]) == [
+        Stored(b"a", 1),
+        None,
+        Stored(b"b", 1),
+    ]
+    clock.now += 10
+    assert await engine.get_many("t", ["b", "a"]) == [None, Stored(b"a", 1)]
+    assert await engine.get_many("t", []) == []
 
 
 async def test_a_failed_update_changes_nothing(engine: RecordEngine) -> None:

@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from pushd.metrics import Metrics
-from pushd.store.engine import StoreError
+from pushd.store.engine import AlreadyExists, Stored, StoreError
 from pushd.store.redis_bus import RedisBus
 from pushd.store.redis_connect import connect
 from pushd.store.redis_engine import RedisEngine
@@ -303,3 +303,51 @@ async def test_decisions_cross_instances_on_a_cluster(redis_cluster: RedisCluste
             await bus.close()
         for client in clients:
             await client.aclose()
+
+
+async def test_commands_issued_together_share_one_connection_and_keep_their_own_results() -> None:
+    async with redis_engine() as engine:
+        await engine.insert("t", "a", b"a")
+        results = await asyncio.gather(
+            engine.get("t", "a"),
+            engine.insert("t", "a", b"again"),  # refused: only this one fails
+            engine.update("t", "a", b"a2", version=1),
+            engine.get("t", "a"),  # issued after the update: sees it
+            engine.find("none", "x"),
+            return_exceptions=True,
+        )
+        first, refused, version, second, missing = results
+        assert first == Stored(b"a", 1)
+        assert isinstance(refused, AlreadyExists)
+        assert (version, second, missing) == (2, Stored(b"a2", 2), None)
+        client: Any = engine.client
+        opened = sum(count for count, _ in client.connection_pool.get_connection_count())
+        assert opened == 1  # five commands, one pipeline, one connection
+
+
+async def test_more_commands_than_one_pipeline_holds_all_get_their_answers() -> None:
+    async with redis_engine() as engine:
+        await asyncio.gather(*(engine.insert("t", str(i), str(i).encode()) for i in range(300)))
+        found = await asyncio.gather(*(engine.get("t", str(i)) for i in range(300)))
+        assert [stored.data if stored else None for stored in found] == [
+            str(i).encode() for i in range(300)
+        ]
+
+
+async def test_scripts_redis_forgot_are_loaded_again_in_a_pipeline(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        engine = await RedisEngine.open(server.url, prefix="{t}:")
+        try:
+            await engine.insert("t", "a", b"a")
+            await engine.client.script_flush()  # as after a restart or a failover
+            inserted, updated = await asyncio.gather(
+                engine.insert("t", "b", b"b"), engine.update("t", "a", b"a2", version=1)
+            )
+            assert (inserted, updated) == (1, 2)
+            assert await engine.find_record("x", "y") is None
+        finally:
+            await engine.close()
+    finally:
+        server.stop()
