@@ -10,6 +10,9 @@ from mfa_core.push import PushType
 from mfa_core.push_replies import Transport
 
 MAX_PAYLOAD_BYTES = 4096
+# The ``transport`` label of every push metric: the transports' names, so a dead FCM token
+# is counted under "fcm" like its sends (not the wire's communicationType "gcm").
+TRANSPORT_LABELS = {Transport.APNS: "apns", Transport.FCM: "fcm"}
 
 
 class SendOutcome(enum.StrEnum):

@@ -17,7 +17,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from mfa_core.push_replies import Transport
-from pushd.delivery.base import PushMessage, PushTransport, SendOutcome, SendResult
+from pushd.delivery.base import (
+    TRANSPORT_LABELS,
+    PushMessage,
+    PushTransport,
+    SendOutcome,
+    SendResult,
+)
 from pushd.metrics import Metrics
 
 log = logging.getLogger("pushd.delivery")
@@ -69,7 +75,7 @@ class Dispatcher:
         """Start sending; ``False`` when no transport serves the device's platform."""
         transport = self._transports.get(message.platform)
         if transport is None:
-            self._metrics.sends.labels(str(message.platform), "not_configured").inc()
+            self._metrics.sends.labels(TRANSPORT_LABELS[message.platform], "not_configured").inc()
             return False
         task = asyncio.create_task(self._deliver(transport, message))
         self._tasks.add(task)

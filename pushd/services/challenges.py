@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from mfa_core.errors import IllegalTransition
 from mfa_core.message_id import MessageKind, new_message_id, parse_message_id
@@ -20,7 +21,7 @@ from mfa_core.push import (
     sign_jwt,
 )
 from mfa_core.push_state import Flow, PushEvent, PushState, PushTransaction, new_transaction
-from pushd.delivery.base import PushMessage, SendOutcome, SendResult
+from pushd.delivery.base import TRANSPORT_LABELS, PushMessage, SendOutcome, SendResult
 from pushd.errors import ApiError, conflict, not_found, rate_limited
 from pushd.services.audit import Audit
 from pushd.services.context import Context
@@ -34,9 +35,11 @@ from pushd.store.records import (
     UserRecord,
 )
 from pushd.store.tables import Mutated, Versioned
-from pushd.waiters import RESYNC, Change
+from pushd.waiters import DRAIN, RESYNC, Change
 
 log = logging.getLogger("pushd.challenges")
+SENT_KEPT = 4096  # challenges remembered as created until their delivery's result
+T = TypeVar("T")
 
 FINAL_API_STATES = frozenset(
     {"approved", "denied", "expired", "cancelled", "delivery_failed", "confirmed"}
@@ -74,6 +77,8 @@ class ChallengeService:
         self._audit = audit
         self._limits = Limits.from_settings(ctx.settings)
         self.registration_hook: TestNotificationHook | None = None
+        self._sent: dict[str, Versioned[ChallengeRecord]] = {}  # created, delivery pending
+        self._settling: set[asyncio.Future[Any]] = set()  # moves whose caller went away
         ctx.dispatcher.set_result_handler(self.on_send_result, is_live=self.is_live)
 
     # --- the login page's side ------------------------------------------------------
@@ -108,7 +113,10 @@ class ChallengeService:
             now=now,
             ttl=settings.challenge_ttl,
         )
-        await ctx.store.challenges.insert(challenge_id, record)
+        inserted = await ctx.store.challenges.insert(challenge_id, record)
+        self._sent[challenge_id] = inserted
+        while len(self._sent) > SENT_KEPT:
+            del self._sent[next(iter(self._sent))]
         self.send(record, device)
         ctx.metrics.challenges_created.labels(str(push_type)).inc()
         return self.view(record)
@@ -131,8 +139,10 @@ class ChallengeService:
                     expired = await self.expire(challenge_id)
                     return self.view(expired) if expired is not None else view
                 change = await waiter.next(min(give_up - loop.time(), until_expiry))
-                if change is not None and change.state == RESYNC:
+                if change is not None and change.state in (RESYNC, DRAIN):
                     view = await self._reread(challenge_id)
+                    if change.state == DRAIN:
+                        break  # pushd is stopping: the state as it is now
                     continue
                 if change is not None and change.state in FINAL_API_STATES:
                     return replace(view, state=change.state, reason=change.reason, number=None)
@@ -168,6 +178,11 @@ class ChallengeService:
         any instance), the answer is applied to the latest version; once the challenge
         is final, IllegalTransition (too late).
         """
+        return await self._to_the_end(self._decide(current, event))
+
+    async def _decide(
+        self, current: Versioned[ChallengeRecord], event: PushEvent
+    ) -> ChallengeRecord:
         now = self._ctx.clock()
         table, message_id = self._ctx.store.challenges, current.record.message_id
 
@@ -194,6 +209,11 @@ class ChallengeService:
     async def _cancel(
         self, challenge_id: str, *, internal: bool
     ) -> Mutated[ChallengeRecord] | None:
+        return await self._to_the_end(self._cancel_now(challenge_id, internal=internal))
+
+    async def _cancel_now(
+        self, challenge_id: str, *, internal: bool
+    ) -> Mutated[ChallengeRecord] | None:
         now = self._ctx.clock()
 
         def cancelled(record: ChallengeRecord) -> ChallengeRecord:
@@ -208,6 +228,9 @@ class ChallengeService:
         return mutated
 
     async def expire(self, challenge_id: str) -> ChallengeRecord | None:
+        return await self._to_the_end(self._expire(challenge_id))
+
+    async def _expire(self, challenge_id: str) -> ChallengeRecord | None:
         now = self._ctx.clock()
 
         def timed_out(record: ChallengeRecord) -> ChallengeRecord:
@@ -221,12 +244,22 @@ class ChallengeService:
             await self.finished(mutated.record)
         return mutated.record
 
+    async def _to_the_end(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` to its end even if the caller is cancelled (a login page's long-poll
+        or a phone that hangs up mid-request): a challenge's move and its effects (its
+        waiters told, metrics, audit, the user's guard) happen together or not at all."""
+        task = asyncio.ensure_future(work)
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+        return await asyncio.shield(task)
+
     async def finished(self, record: ChallengeRecord) -> None:
         """A challenge reached a final state: wake its waiters, count it, settle the guard."""
         ctx, txn = self._ctx, record.txn
         state = api_state(txn.state)
-        await ctx.bus.publish(Change(record.challenge_id, state, txn.reason))
+        change = Change(record.challenge_id, state, txn.reason)
         if record.registration_id is not None:
+            await ctx.bus.publish(change)
             if self.registration_hook is not None:
                 await self.registration_hook.test_finished(record)
             return
@@ -242,25 +275,36 @@ class ChallengeService:
             "denied": Settlement.DENIED,
         }.get(outcome, Settlement.OTHER)
         who = {"user_id": record.user_id, "username": record.username, "method": "push"}
-        await self._audit.record(
-            "login", outcome="success" if settlement is Settlement.APPROVED else outcome, **who
-        )
+        # The waiters are told first; the rest are separate records, so their writes go
+        # with it (one round trip to Redis). The audit events are issued in this order.
+        login = "success" if settlement is Settlement.APPROVED else outcome
+        steps: list[Coroutine[Any, Any, object]] = [
+            ctx.bus.publish(change),
+            self._audit.record("login", outcome=login, **who),
+        ]
         if settlement is Settlement.APPROVED:
-            await self._touch(record)
+            steps.append(self._touch(record))
         if settlement in (Settlement.DENIED, Settlement.WRONG_NUMBER):
             ctx.metrics.fraud_signals.labels(str(settlement)).inc()
-            await self._audit.record("fraud_signal", detail=str(settlement), **who)
-        guard = await ctx.store.push_guards.mutate(
+            steps.append(self._audit.record("fraud_signal", detail=str(settlement), **who))
+        steps.append(self._settle_guard(record, settlement, who))
+        await asyncio.gather(*steps)
+
+    async def _settle_guard(
+        self, record: ChallengeRecord, settlement: Settlement, who: dict[str, str]
+    ) -> None:
+        now = self._ctx.clock()
+        guard = await self._ctx.store.push_guards.mutate(
             record.user_id,
             lambda guard: settle(
                 guard,
                 challenge_id=record.challenge_id,
                 settlement=settlement,
-                now=ctx.clock(),
+                now=now,
                 limits=self._limits,
             ),
         )
-        if guard is not None and guard.changed and guard.record.suspended_at == ctx.clock():
+        if guard is not None and guard.changed and guard.record.suspended_at == now:
             await self._audit.record("push_suspended", detail="fraud signals", **who)
 
     async def _touch(self, record: ChallengeRecord) -> None:
@@ -359,7 +403,9 @@ class ChallengeService:
             except IllegalTransition:
                 return record  # already answered, expired or cancelled: nothing to record
 
-        mutated = await self._ctx.store.challenges.mutate(message.key, moved)
+        # Usually the record is still as created: its delivery is then one write, no read.
+        sent = self._sent.pop(message.key, None)
+        mutated = await self._ctx.store.challenges.mutate(message.key, moved, current=sent)
         if mutated is not None and mutated.changed and mutated.record.txn.is_final:
             await self.finished(mutated.record)
 
@@ -378,7 +424,7 @@ class ChallengeService:
 
         mutated = await ctx.store.users.mutate(record.record.user_id, stale)
         if mutated is not None and mutated.changed:
-            ctx.metrics.stale_tokens.labels(str(message.platform)).inc()
+            ctx.metrics.stale_tokens.labels(TRANSPORT_LABELS[message.platform]).inc()
 
     # --- the guard ----------------------------------------------------------------------
 

@@ -117,3 +117,24 @@ async def test_delivered_twice_is_still_one_decision(
 
         assert await sim.answer(replace(pending), approve=False) == 400
         assert (await h.outcome(created["id"]))["state"] == "approved"
+
+
+@pytest.mark.parametrize("ios", PLATFORMS)
+async def test_a_dead_token_is_counted_under_the_transport_of_its_sends(
+    make_delivering: Any, gateway: Gateway, ios: bool
+) -> None:
+    """One ``transport`` label per push service across the metrics (FCM's is ``fcm``, never
+    the wire's ``gcm``), so stale tokens and sends can be read side by side."""
+    async with make_delivering() as (h, sim):
+        await enrol(h, sim, "gus", ios=ios)
+        reason = "Unregistered" if ios else "UNREGISTERED"
+        gateway.faults.add(status=410 if ios else 404, reason=reason, count=1)
+        created = await h.push_login("gus")
+        assert (await h.outcome(created["id"]))["state"] == "delivery_failed"
+        metrics = await (await h.client.get("/metrics")).text()
+        transport = "apns" if ios else "fcm"
+        assert f'pushd_push_stale_tokens_total{{transport="{transport}"}} 1.0' in metrics
+        assert (
+            f'pushd_push_sends_total{{outcome="{reason}",transport="{transport}"}} 1.0' in metrics
+        )
+        assert 'transport="gcm"' not in metrics

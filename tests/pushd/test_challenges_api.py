@@ -10,6 +10,7 @@ import pytest
 
 from authenticator_sim.responder import read_notification
 from pushd.delivery.base import SendOutcome, SendResult
+from pushd.waiters import Change, LocalBus
 from tests.pushd.store.conftest import FakeClock
 from tests.support.harness import Harness
 from tests.support.waiting import waiters_reach
@@ -118,6 +119,61 @@ async def test_the_sweeper_expires_challenges_nobody_waits_for(make_harness: Any
         assert (await h.outcome(created["id"], wait=0))["reason"] == "timeout"
 
 
+class HeldBus(LocalBus):
+    """While ``gate`` is clear, a publish from a request (not the sweeper) waits for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.held = asyncio.Event()
+        self.published = asyncio.Event()  # a held publish went through
+
+    async def publish(self, change: Change) -> None:
+        task = asyncio.current_task()
+        if not self.gate.is_set() and task is not None and task.get_name() != "pushd-expiry":
+            self.held.set()
+            await self.gate.wait()
+            self.published.set()
+        await super().publish(change)
+
+
+async def test_a_long_poll_that_hangs_up_mid_expiry_still_settles_the_challenge(
+    make_harness: Any,
+) -> None:
+    """Found by the soak: a login page hung up just as its long-poll expired the challenge;
+    the write landed but the handler was cancelled before the expiry's effects (waking
+    other waiters, metrics, audit, the user's guard), so the expiry was never counted."""
+    clock = FakeClock(time.time())
+    bus = HeldBus()
+    async with make_harness(clock=clock, bus=bus, push_rate_limit=0) as h:
+        await h.enrol("alice")
+        for _ in range(3):  # the sweeper may expire it first (it runs every second): again
+            created = await h.push_login("alice")
+            await h.transport.next()
+            clock.now += 121
+            bus.gate.clear()
+            bus.held.clear()
+            poll = asyncio.create_task(h.outcome(created["id"], wait=30))
+            held = asyncio.create_task(bus.held.wait())
+            await asyncio.wait({poll, held}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            held.cancel()
+            if bus.held.is_set() and not poll.done():
+                break  # the long-poll's handler wrote "expired" and is publishing it
+            bus.gate.set()
+            await poll
+        else:
+            pytest.fail("the sweeper expired every challenge before the long-poll did")
+        poll.cancel()  # the login page hangs up
+        await asyncio.gather(poll, return_exceptions=True)
+        await waiters_reach(h.services.ctx.hub, 0)  # the server cancelled the handler
+        bus.gate.set()
+        async with asyncio.timeout(5):  # the expiry goes on: its waiters are told...
+            await bus.published.wait()
+        metrics = (await (await h.client.get("/metrics")).text()).splitlines()
+        assert 'pushd_challenges_total{outcome="expired",type="default"} 1.0' in metrics  # counted
+
+
 async def test_cancel(harness: Harness) -> None:
     phone, enrolled, _ = await harness.enrol("alice")
     created = await harness.push_login("alice")
@@ -190,6 +246,10 @@ async def test_push_is_suspended_after_n_fraud_signals(make_harness: Any) -> Non
                 patch.setenv(name, value)
             assert await asyncio.to_thread(main, ["push", "unsuspend", "alice"]) == 0
         await h.push_login("alice")
+        _, log = await h.call("GET", "/v1/admin/audit?username=alice", expect=200, admin=True)
+        kinds = [event["kind"] for event in log["events"]]
+        assert kinds.count("fraud_signal") == 2
+        assert kinds.count("push_suspended") == 1  # recorded with the real clock too
 
 
 async def test_dead_tokens_fail_at_once_and_refresh_revives(harness: Harness) -> None:

@@ -21,15 +21,20 @@ from mfa_core.push_replies import Transport
 from pushd.app import make_app
 from pushd.appkeys import SERVICES
 from pushd.delivery.base import PushMessage, SendOutcome, SendResult
+from pushd.logs import JsonAccessLogger
 from pushd.services.api_keys import Scope, create_key
 from pushd.services.bundle import Services
 from pushd.settings import Settings
 from pushd.store.redis_engine import RedisEngine
+from pushd.waiters import DecisionBus
+from tests.support.log_scan import REQUEST_FIELDS, register_fields, register_secret
 from tests.support.phone import Enrolled, SimPhone
 from tests.support.redis import REDIS_URL, drop_keys, unique_prefix
 
 MASTER_KEY = "5a" * 32
 PASSWORD = "correct horse battery"  # the test users' password
+register_secret("master_key", MASTER_KEY)
+register_secret("password", PASSWORD)
 
 
 class FakeTransport:
@@ -109,8 +114,10 @@ class Harness:
     ) -> tuple[int, dict[str, Any]]:
         key = self.admin_key if admin else self.api_key
         headers = {"Authorization": f"Bearer {key}"}
+        register_fields(json, REQUEST_FIELDS)
         response = await self.client.request(method, path, json=json, headers=headers)
         body: dict[str, Any] = await response.json()
+        register_fields(body)
         if expect is not None:
             assert response.status == expect, body
         return response.status, body
@@ -204,14 +211,21 @@ def make_harness(tmp_path: Path, store_kind: str) -> Any:
 
     @asynccontextmanager
     async def start(
-        clock: Callable[[], float] = time.time, *, real_transports: bool = False, **changes: Any
+        clock: Callable[[], float] = time.time,
+        *,
+        real_transports: bool = False,
+        bus: DecisionBus | None = None,
+        **changes: Any,
     ) -> AsyncIterator[Harness]:
-        """``real_transports``: APNs and FCM as the settings configure them (the gateway)."""
+        """``real_transports``: APNs and FCM as the settings configure them (the gateway);
+        ``bus``: the decision bus (default: the store's)."""
         if store_kind == "redis" and "redis_url" not in changes:
             prefix = unique_prefix()
             changes |= {"redis_url": REDIS_URL, "redis_prefix": prefix}
             try:
-                async with start(clock, real_transports=real_transports, **changes) as harness:
+                async with start(
+                    clock, real_transports=real_transports, bus=bus, **changes
+                ) as harness:
                     yield harness
             finally:
                 await drop_keys(prefix)
@@ -219,12 +233,18 @@ def make_harness(tmp_path: Path, store_kind: str) -> Any:
         settings = pushd_settings(tmp_path, **changes)
         transport = FakeTransport()
         fakes = {Transport.FCM: transport, Transport.APNS: transport}
-        app = make_app(settings, transports=None if real_transports else fakes, clock=clock)
+        app = make_app(
+            settings, transports=None if real_transports else fakes, clock=clock, bus=bus
+        )
         server = TestServer(app, host="127.0.0.1", port=settings.port)
+        # pushd's own access log (route templates, never a query string), as `pushd serve`
+        await server.start_server(access_log_class=JsonAccessLogger)
         async with TestClient(server) as client, aiohttp.ClientSession() as session:
             store = app[SERVICES].ctx.store
             key = await create_key(store, "tests", Scope.API, now=time.time())
             admin = await create_key(store, "ops", Scope.ADMIN, now=time.time())
+            register_secret("api_key", key)
+            register_secret("api_key", admin)
             yield Harness(client, app, transport, key, session, admin_key=admin)
 
     return start
