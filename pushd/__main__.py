@@ -2,6 +2,6 @@
 
 import sys
 
-from pushd.cli import main
+from pushd.probe import main
 
 sys.exit(main())

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from mfa_core.entropy import RandomBytes
 from mfa_core.push_replies import Transport
-from pushd.appkeys import SERVICES
+from pushd.appkeys import SERVICES, SHUTDOWN, Shutdown
 from pushd.delivery.base import PushTransport
 from pushd.delivery.dispatcher import Dispatcher, RetryPolicy
 from pushd.delivery.factory import build_transports
@@ -51,6 +51,7 @@ def make_app(
         middlewares=[count_requests, errors, bearer_auth], client_max_size=MAX_REQUEST_BYTES
     )
     add_routes(app)
+    shutdown = app[SHUTDOWN] = Shutdown()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         opened = store or await open_store(settings, clock)
@@ -65,6 +66,8 @@ def make_app(
             metrics=app_metrics,
         )
         ctx.hub.observe(app_metrics.waiters.set)
+        if isinstance(ctx.bus, LocalBus):  # one process: nothing can cut it off
+            app_metrics.bus_up.set(1)
         services = Services.build(ctx)
         app[SERVICES] = services
         sweeper = asyncio.create_task(services.sweeper.run(), name="pushd-expiry")
@@ -75,7 +78,7 @@ def make_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await services.registrations.close()
-            await ctx.dispatcher.close()
+            await ctx.dispatcher.close(grace=shutdown.grace(default=5.0))
             await ctx.mailer.close()
             await ctx.sms.close()
             await ctx.bus.close()
@@ -104,7 +107,9 @@ def default_bus(store: Store, metrics: Metrics | None = None) -> DecisionBus:
     """Decisions reach every instance sharing a Redis store; one process needs no more."""
     engine = store.engine
     if isinstance(engine, RedisEngine):
-        return RedisBus(engine.client, engine.keys.decisions, metrics=metrics)
+        return RedisBus(
+            engine.client, engine.keys.decisions, metrics=metrics, publish=engine.publish
+        )
     return LocalBus()
 
 
@@ -121,7 +126,7 @@ async def build_context(
     sms: SmsSender | None = None,
 ) -> Context:
     """Everything the services need; the CLI builds one too (without transports)."""
-    vault = Vault([load_master_key(settings.master_key, settings.data_dir)])
+    vault = open_vault(settings)
     hub = WaiterHub()
     decision_bus = bus or default_bus(store, metrics)
     await decision_bus.start(hub)
@@ -151,6 +156,12 @@ async def build_context(
         sms=sms or build_sms(settings),
         templates=Templates(settings),
     )
+
+
+def open_vault(settings: Settings) -> Vault:
+    """The master key seals; ``PUSHD_OTHER_MASTER_KEYS`` only open (a rotation under way)."""
+    current = load_master_key(settings.master_key, settings.data_dir)
+    return Vault([current, *(bytes.fromhex(k) for k in settings.other_keys)])
 
 
 async def hash_key(store: Store, vault: Vault) -> bytes:

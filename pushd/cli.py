@@ -17,9 +17,11 @@ from typing import Any
 from aiohttp import web
 
 from pushd.app import build_context, make_app, open_store
+from pushd.cli_ops import add_operations_commands
 from pushd.errors import ApiError
 from pushd.handlers.accounts_api import case_json
-from pushd.logs import JsonAccessLogger, configure_logging
+from pushd.logs import configure_logging
+from pushd.server import serve
 from pushd.services.api_keys import Scope, create_key, list_keys, revoke_key
 from pushd.services.bundle import Services
 from pushd.services.fatigue import lift_suspension
@@ -74,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     revoke.set_defaults(run=_store_command(_revoke_key))
 
+    add_operations_commands(commands)
     _add_user_commands(commands)
     _add_case_commands(commands)
     push = commands.add_parser("push", help="push operations")
@@ -147,15 +150,8 @@ def serve_command(settings: Settings, _args: argparse.Namespace) -> int:
     app = make_app(settings)
     app.on_startup.append(_tune_gc)
     log.info("pushd starting", extra={"url": settings.base_url, "data_dir": str(settings.data_dir)})
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        handler_cancellation=True,
-        access_log_class=JsonAccessLogger,
-        access_log=logging.getLogger("pushd.access") if settings.access_log else None,
-        print=None,
-        shutdown_timeout=10,
+    serve(
+        app, settings, access_log=logging.getLogger("pushd.access") if settings.access_log else None
     )
     return 0
 

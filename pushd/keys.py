@@ -56,7 +56,26 @@ class Vault:
             raise SealError("sealed value does not open") from e
 
     def sealed_with_current_key(self, sealed: bytes) -> bool:
-        return sealed[1 : 1 + KEY_ID_BYTES] == self._current
+        return sealed_key_id(sealed) == self._current
+
+    def can_open(self, sealed: bytes) -> bool:
+        """Whether a configured key has this value's key id (not whether it decrypts)."""
+        return sealed_key_id(sealed) in self._boxes
+
+    def reseal(self, sealed: bytes) -> bytes:
+        """The value sealed under the current key: itself when it already is."""
+        if self.sealed_with_current_key(sealed):
+            return sealed
+        return self.seal(self.open(sealed))
+
+
+def sealed_key_id(sealed: bytes) -> bytes:
+    """The id of the master key a sealed value was sealed with."""
+    return sealed[len(SEALED_VERSION) : len(SEALED_VERSION) + KEY_ID_BYTES]
+
+
+def key_id_of(master_key: bytes) -> bytes:
+    return _key_id(master_key)
 
 
 def load_master_key(configured_hex: str, data_dir: Path) -> bytes:

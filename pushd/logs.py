@@ -41,8 +41,10 @@ class JsonAccessLogger(AbstractAccessLogger):
     """Route templates rather than raw paths, and never the query string or a body."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        route = getattr(getattr(request, "match_info", None), "route", None)
-        resource = getattr(route, "resource", None)
+        try:
+            resource = request.match_info.route.resource  # type: ignore[attr-defined]
+        except (AttributeError, AssertionError):  # a head aiohttp could not parse: never routed
+            resource = None
         self.logger.info(
             "request",
             extra={

@@ -40,11 +40,46 @@ class Settings:
     master_key: str = _setting(
         "", "64 hex characters; default: a key file created in DATA_DIR", secret=True
     )
+    other_master_keys: str = _setting(
+        "",
+        "comma-separated 64-hex keys that open sealed values but never seal: the next key"
+        " before a rotation, the previous one until `pushd keys reseal` has run",
+        secret=True,
+    )
     log_level: str = _setting("info", "debug, info, warning or error")
     access_log: bool = _setting(True, "one JSON line per request")
     max_wait: float = _setting(60.0, "longest long-poll a client may ask for, in seconds")
+    drain_timeout: float = _setting(
+        20.0,
+        "seconds a stop (SIGTERM) may take: waiting long-polls are answered at once, sends in"
+        " flight are finished",
+    )
     api_key_cache_seconds: float = _setting(
         10.0, "how long a checked API key is trusted before it is looked up again"
+    )
+
+    # --- slow clients and floods ---
+    header_timeout: float = _setting(
+        10.0,
+        "seconds a client has to send a request's headers, from connecting or from the"
+        " first byte of a later request; then the connection is closed",
+    )
+    body_timeout: float = _setting(
+        20.0,
+        "seconds a client has to send a request body after its headers, plus one per"
+        " BODY_MIN_RATE bytes received; then 408",
+    )
+    body_min_rate: int = _setting(500, "bytes a second that earn a slow body more time (0: none)")
+    keepalive_timeout: float = _setting(
+        75.0, "seconds an idle connection stays open between requests (above a proxy's own)"
+    )
+    max_header_bytes: int = _setting(
+        8190, "longest request line, header name or header value, in bytes; longer gets 431"
+    )
+    max_connections: int = _setting(
+        0,
+        "open connections at most; beyond, those still waiting for a request's headers are"
+        " closed first (0: the open-files limit less 256)",
     )
 
     # --- push protocol ---
@@ -160,12 +195,13 @@ class Settings:
             raise SettingsError("PUSHD_PORT must be 1..65535")
         for name in (
             "challenge_ttl", "registration_ttl", "max_wait", "push_rate_window",
-            "session_idle_timeout", "session_max_age",
+            "session_idle_timeout", "session_max_age", "header_timeout", "body_timeout",
+            "keepalive_timeout", "drain_timeout",
         ):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be positive")
-        if self.master_key and (len(self.master_key) != 64 or not _is_hex(self.master_key)):
-            raise SettingsError("PUSHD_MASTER_KEY must be 64 hex characters")
+        _check_client_limits(self)
+        _check_master_keys(self)
         if self.redis_url:
             _check_redis_url(self.redis_url)
         if "=" not in self.lb_cookie:
@@ -198,6 +234,11 @@ class Settings:
     def origins(self) -> tuple[str, ...]:
         configured = [o.strip().rstrip("/") for o in self.webauthn_origins.split(",") if o.strip()]
         return tuple(configured) or (self.base_url,)
+
+    @property
+    def other_keys(self) -> tuple[str, ...]:
+        """``PUSHD_OTHER_MASTER_KEYS`` as a list."""
+        return tuple(k.strip() for k in self.other_master_keys.split(",") if k.strip())
 
     @property
     def apns_configured(self) -> bool:
@@ -293,6 +334,13 @@ def _boolean(raw: str) -> bool:
     raise ValueError(raw)
 
 
+def _check_client_limits(settings: Settings) -> None:
+    if settings.body_min_rate < 0 or settings.max_connections < 0:
+        raise SettingsError("PUSHD_BODY_MIN_RATE and PUSHD_MAX_CONNECTIONS must be >= 0")
+    if settings.max_header_bytes < 1024:
+        raise SettingsError("PUSHD_MAX_HEADER_BYTES must be at least 1024")
+
+
 def _is_hex(text: str) -> bool:
     try:
         bytes.fromhex(text)
@@ -302,6 +350,14 @@ def _is_hex(text: str) -> bool:
 
 
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
+
+
+def _check_master_keys(settings: Settings) -> None:
+    key = settings.master_key
+    if key and (len(key) != 64 or not _is_hex(key)):
+        raise SettingsError("PUSHD_MASTER_KEY must be 64 hex characters")
+    if any(len(k) != 64 or not _is_hex(k) for k in settings.other_keys):
+        raise SettingsError("PUSHD_OTHER_MASTER_KEYS must be 64-hex keys, comma-separated")
 
 
 def _check_redis_url(url: str) -> None:

@@ -18,6 +18,9 @@ from typing import Protocol
 
 RESYNC = "resync"
 """The state of a change that says "re-read the record: changes may have been missed"."""
+DRAIN = "drain"
+"""The state of a change that says "pushd is stopping: answer with the record's state now".
+Once delivered it stays: every later ``next`` returns it at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class Waiter:
         self._latest: Change | None = None
 
     def _deliver(self, change: Change) -> None:
+        if self._latest is not None and self._latest.state == DRAIN:
+            return  # the caller re-reads the record anyway
         self._latest = change
         if self._future is not None and not self._future.done():
             self._future.set_result(change)
@@ -54,7 +59,9 @@ class Waiter:
                 return None
             finally:
                 self._future = None
-        change, self._latest = self._latest, None
+        change = self._latest
+        if change is not None and change.state != DRAIN:
+            self._latest = None
         return change
 
 
@@ -63,6 +70,7 @@ class WaiterHub:
         self._waiters: dict[str, set[Waiter]] = {}
         self._count = 0
         self._observers: list[Callable[[int], None]] = []
+        self._draining = False
 
     def observe(self, on_count: Callable[[int], None]) -> None:
         """Call ``on_count`` with the number of waiters whenever it changes (metrics)."""
@@ -72,9 +80,23 @@ class WaiterHub:
     def count(self) -> int:
         return self._count
 
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def drain(self) -> int:
+        """pushd is stopping: every waiter, and every one that comes later, answers now."""
+        self._draining = True
+        woken = 0
+        for key in list(self._waiters):
+            woken += self.notify(Change(key, DRAIN))
+        return woken
+
     @contextmanager
     def watch(self, key: str) -> Iterator[Waiter]:
         waiter = Waiter()
+        if self._draining:
+            waiter._deliver(Change(key, DRAIN))
         self._waiters.setdefault(key, set()).add(waiter)
         self._adjust(1)
         try:

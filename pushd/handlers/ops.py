@@ -20,6 +20,8 @@ async def healthz(_request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """The store answers and decisions arrive (readiness): send traffic here."""
     ctx = request.app[SERVICES].ctx
+    if ctx.hub.draining:  # stopping: send new traffic elsewhere
+        return web.json_response({"status": "draining"}, status=503)
     try:
         await ctx.store.engine.ping()
         store = "up"

@@ -48,7 +48,7 @@ from pushd.store.records import (
     UserRecord,
 )
 from pushd.store.tables import Versioned
-from pushd.waiters import Change
+from pushd.waiters import DRAIN, Change
 
 log = logging.getLogger("pushd.registrations")
 DEVICE_ENDPOINT = "/push/device"
@@ -139,6 +139,8 @@ class RegistrationService:
                     break
                 if change is not None:
                     current = await self._get(registration_id)
+                    if change.state == DRAIN:
+                        break  # pushd is stopping: the state as it is now
             view = self.view(current.record)
             if current.record.txn.state is PushState.CONFIRMED and not current.record.codes_issued:
                 view = replace(view, recovery_codes=await self._issue_codes(current))

@@ -109,7 +109,9 @@ def client_ip(request: web.Request) -> str | None:
     the settings trust) the last hop of X-Forwarded-For."""
     raw = request.remote
     if request.app[SERVICES].ctx.settings.web_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
+        # Several header lines are one list (RFC 9110 5.3): the proxy's own entry is the last
+        # of them all, whatever the client put in a header line of its own.
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
         raw = forwarded.rsplit(",", 1)[-1].strip() or raw
     try:
         return str(ipaddress.ip_address(raw or ""))

@@ -80,3 +80,41 @@ def test_user_commands(
     assert main(["user", "unlock", "zoe"]) == 0
     assert main(["user", "reset-mfa", "zoe"]) == 0
     assert main(["user", "show", "nobody"]) == 1
+
+
+def test_keys_new_prints_a_usable_key_and_its_id(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["keys", "new"]) == 0
+    captured = capsys.readouterr()
+    key = captured.out.strip()
+    assert len(bytes.fromhex(key)) == 32
+    monkeypatch.setenv("PUSHD_MASTER_KEY", key)
+    assert main(["apikey", "create", "login-page"]) == 0  # the store opens under it
+    capsys.readouterr()
+    assert main(["keys", "status"]) == 0
+    status = capsys.readouterr().out
+    key_id = captured.err.split()[-1]
+    assert f"{key_id}  " in status
+    assert "current (seals)" in status
+    assert key not in status + captured.err
+
+
+def test_keys_reseal_with_nothing_to_do(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "reseal"]) == 0
+    assert "re-sealed 0 value(s)" in capsys.readouterr().err
+
+
+def test_check_refuses_what_is_not_an_http_url(env: Path) -> None:
+    assert main(["check", "--url", "file:///etc/passwd"]) == 2
+    assert main(["check", "--url", "http://127.0.0.1:9/readyz", "--timeout", "1"]) == 1
+
+
+def test_other_master_keys_must_be_keys(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PUSHD_OTHER_MASTER_KEYS", "ab" * 32 + ",not-a-key")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["keys", "status"])
+    assert exit_info.value.code == 2
+    assert "PUSHD_OTHER_MASTER_KEYS" in capsys.readouterr().err
