@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck pytest bench clean browser
+.PHONY: setup run test lint typecheck pytest bench soak fuzz clean browser
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "pushd needs Python 3.11 or newer"; exit 1; }
@@ -45,5 +45,14 @@ bench: setup
 		apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "bench: no wrk; using the aiohttp client"
 	$(BIN)/python -m bench
 
+# Ten minutes of mixed traffic, reconciled at the end (CI runs two minutes of it).
+soak: setup
+	$(BIN)/python -m bench.soak --duration $(or $(SOAK_SECONDS),600) $(SOAK_ARGS)
+
+# Coverage-guided fuzzing of every untrusted-input parser (atheris), bounded per harness.
+fuzz: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
+	$(BIN)/python fuzz/run.py --seconds $(or $(FUZZ_SECONDS),60)
+
 clean:
-	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .fuzz
