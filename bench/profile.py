@@ -3,10 +3,12 @@
 pushd runs in this process under pyinstrument (uvloop and the GC tuning of ``pushd
 serve``); the load comes from a child process running the benchmarks' own drivers
 (``bench.push_cycle``, ``bench.otp``), so the profile holds pushd's work only. With
-``--redis`` the store is a private redis-server, and the Redis commands each cycle
-cost are counted (``INFO commandstats`` before and after). ``--two-instances`` adds a
-second pushd (a child process) taking the phone's replies, or, with ``--side phone``,
-the login page's requests, as in ``bench.scale_out``.
+``--redis`` the store is a private redis-server, and what each operation costs in Redis
+commands and round trips is counted (see ``RedisTraffic``). ``--two-instances`` adds a
+second pushd (a child process) taking the phone's replies, or, with ``--side phone``, the
+login page's requests, as in ``bench.scale_out``. Time is wall-clock: ``Runner.run`` and
+its ``[self]`` are the event loop waiting (idle) or in C (uvloop's own I/O). pyinstrument
+adds a cost per Python call, so call-heavy code looks heavier than it is: compare runs.
 
 Examples::
 
