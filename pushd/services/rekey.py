@@ -68,13 +68,15 @@ async def _reseal_record(table: Table[Any], key: str, found: Versioned[Any], vau
 
 
 def _resealed(vault: Vault, sealed: bytes, counted: list[int]) -> bytes:
-    if vault.sealed_with_current_key(sealed) or not vault.can_open(sealed):
-        return sealed
+    """``Vault.reseal`` of a value a configured key opens; anything else is left as it is."""
+    if not vault.can_open(sealed):
+        return sealed  # under a key that is not configured: kept, and reported
     try:
-        fresh = vault.reseal(sealed)
+        fresh = vault.reseal(sealed)  # the value itself when already under the current key
     except SealError:
         return sealed  # a known key id that does not open it: leave it for the operator
-    counted.append(1)
+    if fresh is not sealed:
+        counted.append(1)
     return fresh
 
 
